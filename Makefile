@@ -12,15 +12,18 @@ TORCH_VERSION := 2.13.0
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt constraints-torch.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[instructor,test]"
 	@# torch is a reference for the golden-vector tests, never a dependency: take it only when a
-	@# wheel is on this machine (--no-index), so no machine downloads a multi-GB CUDA build.
-	@$(BIN)/python -m pip install --quiet --no-index torch==$(TORCH_VERSION) 2>/dev/null \
-	  && echo "torch $(TORCH_VERSION) installed from a local wheel: live PyTorch cross-checks will run" \
-	  || echo "note: no local torch $(TORCH_VERSION) wheel; tests check the committed golden vectors only"
+	@# wheel of it is on this machine (pip download --no-index), so no machine downloads a multi-GB
+	@# CUDA build; its own dependencies come pinned from constraints-torch.txt.
+	@rm -rf $(VENV)/torch-wheel
+	@if $(BIN)/python -m pip download --quiet --no-index --no-deps -d $(VENV)/torch-wheel torch==$(TORCH_VERSION) 2>/dev/null; then \
+	  $(BIN)/python -m pip install --quiet -c constraints.txt -c constraints-torch.txt $(VENV)/torch-wheel/torch-*.whl \
+	  && echo "torch $(TORCH_VERSION) installed from a local wheel: the live PyTorch cross-checks will run"; \
+	else echo "note: no local torch $(TORCH_VERSION) wheel: tests check the committed golden vectors only"; fi
 	touch $(STAMP)
 
 ## make test: the whole suite (library, golden vectors, properties, the assignment, the autograder).

@@ -1,0 +1,86 @@
+"""What a check is, and how one runs: plain functions of a student's results, one verdict each.
+
+A check is a function ``f(results) -> str`` that returns a one-line summary of what it verified,
+or raises ``CheckFailed`` saying what it expected, what it found and a hint — never the answer.
+It reads only the plain data in ``results`` (arrays, dicts, strings), never a live kernel, so it
+runs unchanged inside the student's kernel today and in a separate grading process later.
+
+Each check is registered with the grade_id of the notebook test cell that runs it, its points
+and whether students see it (visible tests are their self-check; hidden ones run at grading).
+This module knows nothing of any one lab.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class CheckFailed(AssertionError):
+    """A failed check: what was expected, what was found, and a hint towards the fix."""
+
+    def __init__(self, expected: str, found: str, hint: str):
+        self.expected, self.found, self.hint = expected, found, hint
+        super().__init__(f"\n  expected: {expected}\n  found:    {found}\n  hint:     {hint}")
+
+
+@dataclass(frozen=True)
+class Check:
+    grade_id: str  # the notebook test cell that runs it; also the check's name
+    block: str  # the lab block it grades, "A".."E"
+    points: float
+    visible: bool  # visible to students in the release (a self-check), or hidden until grading
+    title: str  # one line for reports: what is checked
+    function: Callable[[object], str]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    grade_id: str
+    points: float
+    passed: bool
+    message: str  # the summary on success, the CheckFailed text on failure
+
+    @property
+    def score(self) -> float:
+        return self.points if self.passed else 0.0
+
+
+def run(check: Check, results) -> CheckResult:
+    """Run one check on ``results``; warnings are silenced so a passing check writes no stderr."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            summary = check.function(results)
+        except CheckFailed as failure:
+            return CheckResult(check.grade_id, check.points, False, str(failure))
+    return CheckResult(check.grade_id, check.points, True, summary)
+
+
+class Registry:
+    """The checks of one lab, by grade_id, in the order they appear in the notebook."""
+
+    def __init__(self, checks: Iterable[Check]):
+        self._checks: dict[str, Check] = {}
+        for check in checks:
+            if check.grade_id in self._checks:
+                raise ValueError(f"two checks share the grade_id {check.grade_id!r}")
+            self._checks[check.grade_id] = check
+
+    def __getitem__(self, grade_id: str) -> Check:
+        try:
+            return self._checks[grade_id]
+        except KeyError:
+            raise KeyError(f"no check named {grade_id!r}; known checks: {', '.join(self._checks)}") from None
+
+    def __iter__(self):
+        return iter(self._checks.values())
+
+    def __len__(self) -> int:
+        return len(self._checks)
+
+    def total_points(self) -> float:
+        return sum(check.points for check in self)
