@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 ASSIGNMENT := 16-permutation-equivariance
 TORCH_VERSION := 2.13.0
 
-.PHONY: demo test test-torch venv release golden lock benchmarks clean-course
+.PHONY: demo test venv release student-kit golden lock benchmarks clean-course
 
 venv: $(STAMP)
 
@@ -37,6 +37,13 @@ demo: $(STAMP)
 ## make release: regenerate release/$(ASSIGNMENT) from source/ with nbgrader.
 release: $(STAMP)
 	$(BIN)/course release
+
+## make student-kit: dist/student-kit/, the wheel and pinned versions students install (see release/*/README.md).
+student-kit: $(STAMP)
+	rm -rf dist/student-kit
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist/student-kit .
+	cp constraints.txt dist/student-kit/
+	@ls dist/student-kit
 
 ## make golden: rewrite tests/golden/attention_torch.npz from PyTorch (needs torch in .venv).
 golden: $(STAMP)

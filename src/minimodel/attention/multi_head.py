@@ -36,10 +36,13 @@ PARAMETER_NAMES = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_pro
 def masked_softmax(scores: np.ndarray) -> np.ndarray:
     """Softmax over the last axis that stays finite: a row of only -inf gives all-zero weights."""
     row_max = scores.max(axis=-1, keepdims=True)  # (..., T, 1)
-    row_max = np.where(np.isneginf(row_max), 0.0, row_max)  # a fully blocked row stays all -inf
-    exps = np.exp(scores - row_max)  # (..., T, T); max entry is exp(0) = 1, so no overflow
-    totals = exps.sum(axis=-1, keepdims=True)  # (..., T, 1)
-    return np.divide(exps, totals, out=np.zeros_like(exps), where=totals > 0)
+    row_max[np.isneginf(row_max)] = 0.0  # a fully blocked row stays all -inf, so its exps are all 0
+    weights = scores - row_max  # (..., T, T); the largest entry of a row is 0, so exp cannot overflow
+    np.exp(weights, out=weights)  # in place: these arrays are the largest the layer makes
+    totals = weights.sum(axis=-1, keepdims=True)  # (..., T, 1)
+    totals[totals == 0.0] = 1.0  # only fully blocked rows sum to 0; their weights stay 0
+    weights /= totals
+    return weights
 
 
 def _additive_mask(mask, T: int) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""On-demand speed figures (`make benchmarks`); never part of `make test`."""

@@ -1,0 +1,93 @@
+"""The real `nbgrader autograde` over the example bank: every check's score, for every example.
+
+The solution earns every autograded point; each flawed example loses exactly the points of the
+checks that tests/examples/bank.py says it breaks, and no others.
+"""
+
+import csv
+import json
+
+import nbformat
+import pytest
+
+from coursekit.demo import course_db_url
+from coursekit.lab00 import CHECKS
+from tests.assignment.conftest import ASSIGNMENT
+from tests.examples.bank import EXAMPLES
+
+
+def submission_grades(course, student):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(course_db_url(course)) as gradebook:
+        notebook = gradebook.find_submission_notebook("demo", ASSIGNMENT, student)
+        return {grade.name: (grade.score, grade.max_score, grade.needs_manual_grade) for grade in notebook.grades}
+
+
+@pytest.mark.parametrize("student", sorted(EXAMPLES))
+def test_every_check_scores_as_the_bank_says(graded_course, student):
+    course, _ = graded_course
+    grades = submission_grades(course, student)
+    example = EXAMPLES[student]
+    got = {check.grade_id: grades[check.grade_id][0] for check in CHECKS}
+    expected = {check.grade_id: 0.0 if check.grade_id in example.fails else check.points for check in CHECKS}
+    assert got == expected, example.description
+    assert {grade_id for grade_id in grades if grade_id.startswith("test_")} == {check.grade_id for check in CHECKS}
+
+
+def test_solution_earns_every_autograded_point(graded_course):
+    course, _ = graded_course
+    grades = submission_grades(course, "solution")
+    assert sum(score for name, (score, _, _) in grades.items() if name != "block_d") == CHECKS.total_points() == 21
+
+
+def test_block_d_waits_for_a_grader_unless_left_untouched(graded_course):
+    course, _ = graded_course
+    assert submission_grades(course, "solution")["block_d"] == (0.0, 4.0, True)
+    assert submission_grades(course, "untouched_release")["block_d"] == (0.0, 4.0, False)  # nbgrader's auto-zero
+
+
+def test_passing_test_cells_write_nothing_to_stderr(graded_course):
+    course, _ = graded_course
+    notebook = nbformat.read(course / "autograded" / "solution" / ASSIGNMENT / "demo.ipynb", as_version=4)
+    test_cells = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"]
+    assert len(test_cells) == len(CHECKS)
+    for cell in test_cells:
+        assert all(output.get("name") != "stderr" and output.output_type != "error" for output in cell.outputs)
+        if "BEGIN HIDDEN" in cell.source or "run_check" in cell.source:
+            assert any("✔ passed" in output.get("text", "") for output in cell.outputs), cell.metadata.nbgrader.grade_id
+
+
+def test_failure_messages_say_expected_found_hint_but_not_the_answer(graded_course):
+    course, _ = graded_course
+    notebook = nbformat.read(course / "autograded" / "pe_after_attention" / ASSIGNMENT / "demo.ipynb", as_version=4)
+    cell = next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_block_c_max_diff")
+    error = next(output for output in cell.outputs if output.output_type == "error")
+    message = error.evalue
+    assert "expected:" in message and "found:" in message and "hint:" in message
+    manifest = json.loads((course / "autograded" / "solution" / ASSIGNMENT / "manifest.json").read_text())
+    correct = manifest["results_summary"]["with_PE_equivariance_max_diff"]
+    assert repr(correct) not in message and f"{correct:.3g}" not in message
+
+
+def test_grading_reruns_the_notebook_so_it_writes_its_own_files(graded_course):
+    course, _ = graded_course
+    folder = course / "autograded" / "solution" / ASSIGNMENT
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["results_summary"]["without_PE_equivariance_max_diff"] < 1e-6
+    assert "Block C, with PE" in (folder / "demo_output.txt").read_text()
+    assert not (course / "autograded" / "no_manifest_written" / ASSIGNMENT / "manifest.json").exists()
+
+
+def test_feedback_grades_csv_and_table(graded_course):
+    course, printed = graded_course
+    for student in EXAMPLES:
+        assert (course / "feedback" / student / ASSIGNMENT / "demo.html").is_file()
+    with open(course / "grades.csv", newline="") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == set(EXAMPLES)
+    assert float(rows["solution"]["raw_score"]) == 21.0 and float(rows["untouched_release"]["raw_score"]) == 0.0
+    assert "Scores per block" in printed
+    solution_line = next(line for line in printed.splitlines() if "│ solution " in line)
+    assert "21/21" in solution_line and f"feedback/solution/{ASSIGNMENT}/demo.html" in solution_line
+    assert f"[{len(EXAMPLES)}/{len(EXAMPLES)}]" in printed  # progress, one line per student
