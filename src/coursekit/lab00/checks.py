@@ -187,16 +187,24 @@ def block_b_assertion(results: LabResults) -> str:
     return "the first assertion holds: Y_perm equals Y[[2, 0, 1]] within atol 1e-6"
 
 
-def block_b_max_diff(results: LabResults) -> str:
-    recorded = _number(results, "without_pe_max_diff", "B", "the largest |Y_perm - Y[[2, 0, 1]]|")
-    computed = ref.recompute(_array(results, "X", "A", "the embedding of token_ids"))["without_pe_max_diff"]
+def _recorded_max_diff(results: LabResults, name: str, block: str, formula: str, below: bool, threshold: float) -> str:
+    """``name`` must be the computed max |...| (not typed, not rounded) and on the right side of ``threshold``."""
+    recorded = _number(results, name, block, f"the largest {formula}")
+    computed = ref.recompute(_array(results, "X", "A", "the embedding of token_ids"))[name]
     if not _same_number(recorded, computed):
-        raise CheckFailed(expected="without_pe_max_diff = the largest entry of |Y_perm - Y[[2, 0, 1]]|, recomputed from your X",
-                          found=f"without_pe_max_diff is {recorded!r}, which is not that value",
+        raise CheckFailed(expected=f"{name} = the largest entry of {formula}, recomputed from your X",
+                          found=f"{name} is {recorded!r}, which is not that value",
                           hint="compute it with np.abs(...).max() from the arrays; do not type or round it")
-    if not recorded < ref.WITHOUT_PE_THRESHOLD:
-        raise CheckFailed(expected="without_pe_max_diff < 1e-6", found=f"{recorded!r}", hint="see the Block B checks")
-    return "without_pe_max_diff is the computed maximum difference, below 1e-6"
+    side = "below" if below else "above"
+    if not (recorded < threshold if below else recorded > threshold):
+        raise CheckFailed(expected=f"{name} {side} {threshold:g}", found=f"{recorded!r}",
+                          hint=f"see the other Block {block} checks")
+    return f"{name} is the computed maximum difference, {side} {threshold:g}"
+
+
+def block_b_max_diff(results: LabResults) -> str:
+    return _recorded_max_diff(results, "without_pe_max_diff", "B", "|Y_perm - Y[[2, 0, 1]]|",
+                              below=True, threshold=ref.WITHOUT_PE_THRESHOLD)
 
 
 # -----------------------------------------------------------------------------
@@ -236,15 +244,8 @@ def block_c_assertion(results: LabResults) -> str:
 
 
 def block_c_max_diff(results: LabResults) -> str:
-    recorded = _number(results, "with_pe_max_diff", "C", "the largest |Y_perm_pe - Y_pe[[2, 0, 1]]|")
-    computed = ref.recompute(_array(results, "X", "A", "the embedding of token_ids"))["with_pe_max_diff"]
-    if not _same_number(recorded, computed):
-        raise CheckFailed(expected="with_pe_max_diff = the largest entry of |Y_perm_pe - Y_pe[[2, 0, 1]]|, recomputed from your X",
-                          found=f"with_pe_max_diff is {recorded!r}, which is not that value",
-                          hint="compute it with np.abs(...).max() from the arrays; do not type or round it")
-    if not recorded > ref.WITH_PE_THRESHOLD:
-        raise CheckFailed(expected="with_pe_max_diff > 1e-3", found=f"{recorded!r}", hint="see the Block C checks")
-    return "with_pe_max_diff is the computed maximum difference, above 1e-3"
+    return _recorded_max_diff(results, "with_pe_max_diff", "C", "|Y_perm_pe - Y_pe[[2, 0, 1]]|",
+                              below=False, threshold=ref.WITH_PE_THRESHOLD)
 
 
 # -----------------------------------------------------------------------------
