@@ -26,8 +26,8 @@ def _as_id_array(ids, vocab_size: int) -> np.ndarray:
         first_bad = next((v for v in flat if not isinstance(v, (int, float)) or isinstance(v, bool)
                           or not float(v).is_integer()), flat[0])
         raise TypeError(
-            f"token ids must be integers, got {first_bad!r} (array dtype {array.dtype}); "
-            "pass the ids returned by a tokenizer's encode()"
+            f"token ids must be integers in 0..{vocab_size - 1} (vocab_size {vocab_size}), got {first_bad!r} "
+            f"(array dtype {array.dtype}); pass the ids returned by a tokenizer's encode()"
         )
     if array.ndim not in (1, 2):
         raise ValueError(f"token ids must have shape (T,) or (B, T), got shape {array.shape}")

@@ -109,3 +109,16 @@ def test_block_d_is_a_manually_graded_answer(source):
     cell = next(cell for cell in source.cells if nbgrader_meta(cell).get("grade_id") == "block_d")
     assert cell.cell_type == "markdown"
     assert nbgrader_meta(cell)["grade"] and nbgrader_meta(cell)["solution"] and nbgrader_meta(cell)["points"] > 0
+
+
+def test_nbgrader_generate_solution_gives_the_full_solution_run_clean(graded_course):
+    from coursekit.nbgrader_run import run_nbgrader
+
+    course, _ = graded_course
+    run_nbgrader(["generate_solution", ASSIGNMENT, "--force"], course)
+    solution = nbformat.read(course / "solution" / ASSIGNMENT / "demo.ipynb", as_version=4)
+    text = "\n".join(cell.source for cell in solution.cells)
+    assert 'token_ids = tokenizer.encode("he work I")' in text  # nbgrader keeps the markers: it is the source, run
+    outputs = [output for cell in solution.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert outputs and not [output for output in outputs if output.output_type == "error"]
+    assert sum("✔ passed" in output.get("text", "") for output in outputs) == len(CHECKS)

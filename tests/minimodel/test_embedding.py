@@ -36,8 +36,8 @@ def test_out_of_range_id_names_the_id_and_vocab_size(bad_id):
 
 
 @pytest.mark.parametrize("ids, named", [([1, 2.5], "2.5"), ([True, False], "True"), (["a"], "'a'")])
-def test_non_integer_id_is_named(ids, named):
-    with pytest.raises(TypeError, match=named):
+def test_non_integer_id_is_named_with_the_vocab_size(ids, named):
+    with pytest.raises(TypeError, match=rf"vocab_size 10\).*{named}"):
         Embedding(10, 4)(ids)
 
 
