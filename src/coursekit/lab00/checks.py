@@ -45,16 +45,22 @@ def _require(results: LabResults, name: str, block: str, what: str):
     return value
 
 
-def _array(results: LabResults, name: str, block: str, what: str, shape=(ref.T, ref.D_MODEL)) -> np.ndarray:
+def _array(results: LabResults, name: str, block: str, what: str) -> np.ndarray:
+    """``name`` as a finite float64 array of the lab's shape (3, 8)."""
+    shape = (ref.T, ref.D_MODEL)
     array = _require(results, name, block, what)
     if array.shape != shape:
         raise CheckFailed(expected=f"`{name}` of shape {shape} ({what})", found=f"`{name}` has shape {array.shape}",
-                          hint="one row per token, one column per model dimension" if len(shape) == 2 else
-                          "check how it was built")
+                          hint="one row per token, one column per model dimension")
     if not np.all(np.isfinite(array)):
         raise CheckFailed(expected=f"`{name}` to hold finite numbers", found=f"`{name}` contains NaN or inf",
                           hint="recompute it from finite inputs")
     return array.astype(np.float64)
+
+
+def _student_X(results: LabResults) -> np.ndarray:
+    """The student's X, where every recomputation starts."""
+    return _array(results, "X", "A", "the embedding of token_ids")
 
 
 def _number(results: LabResults, name: str, block: str, what: str) -> float:
@@ -63,6 +69,11 @@ def _number(results: LabResults, name: str, block: str, what: str) -> float:
         raise CheckFailed(expected=f"`{name}` to be a finite number", found=f"`{name}` is {value}",
                           hint="compute it from finite arrays")
     return value
+
+
+def _is_json_number(value) -> bool:
+    """A JSON number as json.loads gives it: int or float, not bool (a bool is an int in Python)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _same_number(recorded: float, computed: float) -> bool:
@@ -148,7 +159,7 @@ def block_a_layer(results: LabResults) -> str:
 def block_b_x_perm(results: LabResults) -> str:
     expected = "X_perm: the rows (tokens) of X in the order [2, 0, 1], shape (3, 8)"
     feature_hint = "index the first axis: X[[2, 0, 1]] takes row 2, row 0, row 1"
-    X = _array(results, "X", "A", "the embedding of token_ids")
+    X = _student_X(results)
     raw = _require(results, "X_perm", "B", "X with its rows (tokens) reordered as [2, 0, 1]")
     if raw.shape == (ref.T, len(ref.PERMUTATION)) and np.allclose(raw, X[:, ref.PERMUTATION], rtol=0, atol=EQUAL_ATOL):
         raise CheckFailed(expected=expected, found="X_perm has shape (3, 3): it takes columns (features) 2, 0, 1 of X",
@@ -165,7 +176,7 @@ def block_b_x_perm(results: LabResults) -> str:
 
 
 def block_b_outputs(results: LabResults) -> str:
-    X = _array(results, "X", "A", "the embedding of token_ids")
+    X = _student_X(results)
     Y = _array(results, "Y", "B", "mha.forward(X, mask=None)")
     Y_perm = _array(results, "Y_perm", "B", "mha.forward(X_perm, mask=None)")
     computed = ref.recompute(X)
@@ -190,7 +201,7 @@ def block_b_assertion(results: LabResults) -> str:
 def _recorded_max_diff(results: LabResults, name: str, block: str, formula: str, below: bool, threshold: float) -> str:
     """``name`` must be the computed max |...| (not typed, not rounded) and on the right side of ``threshold``."""
     recorded = _number(results, name, block, f"the largest {formula}")
-    computed = ref.recompute(_array(results, "X", "A", "the embedding of token_ids"))[name]
+    computed = ref.recompute(_student_X(results))[name]
     if not _same_number(recorded, computed):
         raise CheckFailed(expected=f"{name} = the largest entry of {formula}, recomputed from your X",
                           found=f"{name} is {recorded!r}, which is not that value",
@@ -221,7 +232,7 @@ def block_c_pe(results: LabResults) -> str:
 
 
 def block_c_outputs(results: LabResults) -> str:
-    X = _array(results, "X", "A", "the embedding of token_ids")
+    X = _student_X(results)
     Y_pe = _array(results, "Y_pe", "C", "mha.forward(X + pe)")
     Y_perm_pe = _array(results, "Y_perm_pe", "C", "mha.forward(X_perm + pe)")
     computed = ref.recompute(X)
@@ -353,12 +364,12 @@ def block_e_versions(results: LabResults) -> str:
 
 def block_e_results_match(results: LabResults) -> str:
     manifest = _manifest(results)
-    computed = ref.recompute(_array(results, "X", "A", "the embedding of token_ids"))
+    computed = ref.recompute(_student_X(results))
     wrong = []
     for field, name in (("without_PE_equivariance_max_diff", "without_pe_max_diff"),
                         ("with_PE_equivariance_max_diff", "with_pe_max_diff")):
         recorded = _field(manifest, f"results_summary.{field}")
-        if isinstance(recorded, bool) or not isinstance(recorded, (int, float)) or not _same_number(float(recorded), computed[name]):
+        if not _is_json_number(recorded) or not _same_number(float(recorded), computed[name]):
             wrong.append(f"results_summary.{field} is {recorded!r}")
     if wrong:
         raise CheckFailed(expected="results_summary to record the differences your code computes (to 9 significant digits)",
@@ -372,9 +383,9 @@ def block_e_results_thresholds(results: LabResults) -> str:
     without_pe = _field(manifest, "results_summary.without_PE_equivariance_max_diff")
     with_pe = _field(manifest, "results_summary.with_PE_equivariance_max_diff")
     wrong = []
-    if isinstance(without_pe, bool) or not isinstance(without_pe, (int, float)) or not without_pe < ref.WITHOUT_PE_THRESHOLD:
+    if not _is_json_number(without_pe) or not without_pe < ref.WITHOUT_PE_THRESHOLD:
         wrong.append(f"without_PE_equivariance_max_diff is {without_pe!r}, expected below 1e-6")
-    if isinstance(with_pe, bool) or not isinstance(with_pe, (int, float)) or not with_pe > ref.WITH_PE_THRESHOLD:
+    if not _is_json_number(with_pe) or not with_pe > ref.WITH_PE_THRESHOLD:
         wrong.append(f"with_PE_equivariance_max_diff is {with_pe!r}, expected above 1e-3")
     if wrong:
         raise CheckFailed(expected="without-PE diff < 1e-6 and with-PE diff > 1e-3, as the lab states",
