@@ -2,16 +2,19 @@
 
 A check is a function ``f(results) -> str`` that returns a one-line summary of what it verified,
 or raises ``CheckFailed`` saying what it expected, what it found and a hint — never the answer.
-It reads only the plain data in ``results`` (arrays, dicts, strings), never a live kernel, so it
-runs unchanged inside the student's kernel today and in a separate grading process later.
+It reads only the plain data in ``results`` (arrays, numbers, dicts, strings), never a live
+kernel: students run their self-checks on results collected in their own kernel, and the grader
+runs every check on results handed over by a sandboxed kernel, in a process the student's code
+never touched.
 
-Each check is registered with the grade_id of the notebook test cell that runs it, its points
-and whether students see it (visible tests are their self-check; hidden ones run at grading).
-This module knows nothing of any one lab.
+Each check is registered with the grade_id of the notebook test cell that runs it, its block,
+its points and whether students see it (visible checks are their self-checks; hidden ones exist
+only in the grader's package). This module knows nothing of any one lab.
 """
 
 from __future__ import annotations
 
+import traceback
 import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,7 +35,7 @@ class Check:
     grade_id: str  # the notebook test cell that runs it; also the check's name
     block: str  # the lab block it grades, "A".."E"
     points: float
-    visible: bool  # visible to students in the release (a self-check), or hidden until grading
+    visible: bool  # a self-check students have, or hidden until grading
     title: str  # one line for reports: what is checked
     function: Callable[[object], str]
 
@@ -43,6 +46,7 @@ class CheckResult:
     points: float
     passed: bool
     message: str  # the summary on success, the CheckFailed text on failure
+    crashed: str | None = None  # the traceback, when the check raised something other than CheckFailed
 
     @property
     def score(self) -> float:
@@ -50,18 +54,28 @@ class CheckResult:
 
 
 def run(check: Check, results) -> CheckResult:
-    """Run one check on ``results``; warnings are silenced so a passing check writes no stderr."""
+    """Run one check on ``results``; never raises, never warns.
+
+    Warnings are silenced so a passing check writes nothing to stderr (nbgrader zeroes a cell
+    that does). An exception other than ``CheckFailed`` fails the check with ``crashed`` set, so
+    one odd value costs that check and no other; the grader logs such crashes for the instructor.
+    """
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
             summary = check.function(results)
         except CheckFailed as failure:
             return CheckResult(check.grade_id, check.points, False, str(failure))
-    return CheckResult(check.grade_id, check.points, True, summary)
+        except Exception as error:  # noqa: BLE001 — any value a student leaves can reach a check
+            message = str(CheckFailed(expected=check.title,
+                                      found=f"the values could not be checked ({type(error).__name__})",
+                                      hint="make sure each variable holds the kind of value the TODO asks for"))
+            return CheckResult(check.grade_id, check.points, False, message, crashed=traceback.format_exc())
+    return CheckResult(check.grade_id, check.points, True, str(summary))
 
 
 class Registry:
-    """The checks of one lab, by grade_id, in the order they appear in the notebook."""
+    """The checks of one lab, by grade_id, in the order they were given."""
 
     def __init__(self, checks: Iterable[Check]):
         self._checks: dict[str, Check] = {}
@@ -76,11 +90,17 @@ class Registry:
         except KeyError:
             raise KeyError(f"no check named {grade_id!r}; known checks: {', '.join(self._checks)}") from None
 
+    def __contains__(self, grade_id: object) -> bool:
+        return grade_id in self._checks
+
     def __iter__(self):
         return iter(self._checks.values())
 
     def __len__(self) -> int:
         return len(self._checks)
+
+    def __add__(self, other: Registry) -> Registry:
+        return Registry([*self, *other])
 
     def total_points(self) -> float:
         return sum(check.points for check in self)

@@ -1,9 +1,9 @@
-"""The ``course`` command: the course's own verbs beside nbgrader's.
+"""The ``course`` command, as students have it: the lab's verbs that need no grader.
 
-    course demo                 release, autograde the example class, feedback, grades.csv, table
-    course release              regenerate release/ from source/ (nbgrader generate_assignment)
-    course checks               list the autograder's checks: grade_id, block, points, visibility
-    course export NOTEBOOK      a completed notebook -> the lab's four deliverable files
+    course export NOTEBOOK [--assignment ID]   a completed notebook -> the lab's deliverable files
+    course checks [ASSIGNMENT]                  the self-checks of a lab: grade_id, block, points
+
+Instructors' ``course`` (``coursegrader.cli``) adds release, demo and the hidden checks.
 """
 
 from __future__ import annotations
@@ -13,70 +13,88 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
+
+from coursekit.lab import Lab, UnknownLab, all_labs, find_lab
 
 
-def find_course_root(start: Path) -> Path:
-    for folder in (start, *start.parents):
-        if (folder / "nbgrader_config.py").exists():
-            return folder
-    raise SystemExit(f"course: no nbgrader_config.py in {start} or above; run this from the course folder")
+def lab_of_notebook(notebook: Path, assignment: str | None) -> Lab:
+    """The lab a notebook belongs to: ``--assignment``, else its folder's name (nbgrader fetches an
+    assignment into a folder of that name), else the one lab whose notebook has this file name."""
+    if assignment:
+        return find_lab(assignment)
+    labs = all_labs()
+    by_folder = [lab for lab in labs if lab.assignment == notebook.resolve().parent.name]
+    by_name = [lab for lab in labs if lab.notebook == notebook.stem]
+    for candidates in (by_folder, by_name):
+        if len(candidates) == 1:
+            return candidates[0]
+    raise UnknownLab(f"cannot tell which lab {notebook.name} belongs to: pass --assignment "
+                     f"({', '.join(lab.assignment for lab in labs)})")
+
+
+def add_student_commands(commands) -> None:
+    export = commands.add_parser("export", help="export a completed notebook into the lab's deliverable folder")
+    export.add_argument("notebook", type=Path, help="the completed notebook")
+    export.add_argument("--assignment", default=None, help="the lab's assignment id (default: the notebook's folder name)")
+    export.add_argument("--to", type=Path, default=None,
+                        help="output folder (default: the lab's deliverable folder, under the current folder)")
+    export.add_argument("--no-execute", action="store_true",
+                        help="use the files already beside the notebook instead of running it")
+
+
+def checks_table(title: str, checks) -> Table:
+    table = Table(title=title)
+    for column in ("grade_id", "block", "points", "seen by students", "checks that"):
+        table.add_column(column)
+    for check in checks:
+        table.add_row(check.grade_id, check.block, f"{check.points:g}", "self-check" if check.visible else "hidden",
+                      check.title)
+    return table
+
+
+def run_student_command(args, console: Console) -> int:
+    if args.command == "export":
+        from coursekit.deliverables import ExportError, export_deliverables
+
+        try:
+            if not args.notebook.is_file():
+                raise ExportError(f"no notebook at {args.notebook.resolve()}")
+            lab = lab_of_notebook(args.notebook, args.assignment)
+            written = export_deliverables(lab, args.notebook, args.to, execute=not args.no_execute)
+        except (ExportError, UnknownLab) as error:
+            console.print(f"[red]course export: {error}[/]")
+            return 1
+        for path in written:
+            console.print(f"wrote {path}")
+        return 0
+    if args.command == "checks":
+        labs = [find_lab(args.assignment)] if args.assignment else all_labs()
+        for lab in labs:
+            console.print(checks_table(f"{lab.assignment}: self-checks", lab.self_checks))
+        return 0
+    raise ValueError(args.command)
+
+
+def make_console() -> Console:
+    console = Console()
+    if not console.is_terminal:
+        console.width = max(console.width, 150)  # a log or a pipe: room for whole tables
+    return console
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-
-    demo = commands.add_parser("demo", help="release, autograde the example class, write feedback and grades.csv")
-    demo.add_argument("--class-dir", type=Path, default=None,
-                      help="folder of <student>/demo.ipynb submissions (default: tests/examples/submissions)")
-    commands.add_parser("release", help="regenerate release/ from source/ with nbgrader generate_assignment")
-    commands.add_parser("checks", help="list the autograder's checks")
-    export = commands.add_parser("export", help="export a completed notebook into the lab's deliverable folder")
-    export.add_argument("notebook", type=Path, help="the completed demo.ipynb")
-    export.add_argument("--to", type=Path, default=None,
-                        help="output folder (default: experiments/16-permutation-equivariance in the current folder)")
-    export.add_argument("--no-execute", action="store_true",
-                        help="use the manifest.json and demo_output.txt already beside the notebook instead of running it")
+    add_student_commands(commands)
+    checks = commands.add_parser("checks", help="list a lab's self-checks")
+    checks.add_argument("assignment", nargs="?", default=None)
     args = parser.parse_args(argv)
-    console = Console()
-    if not console.is_terminal:
-        console.width = max(console.width, 150)  # a log or a pipe: room for whole tables
-
-    if args.command == "demo":
-        from coursekit.demo import run_demo
-
-        root = find_course_root(Path.cwd())
-        run_demo(root, (args.class_dir or root / "tests" / "examples" / "submissions").resolve(), console)
-    elif args.command == "release":
-        from coursekit.demo import ASSIGNMENT
-        from coursekit.nbgrader_run import run_nbgrader
-
-        root = find_course_root(Path.cwd())
-        log = run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], root)
-        console.print(f"wrote release/{ASSIGNMENT}/ (nbgrader's log: {log.relative_to(root)})")
-    elif args.command == "checks":
-        from rich.table import Table
-
-        from coursekit.lab00 import CHECKS
-
-        table = Table(title=f"Lab 00 checks: {CHECKS.total_points():g} autograded points")
-        for column in ("grade_id", "block", "points", "seen by students", "checks that"):
-            table.add_column(column)
-        for check in CHECKS:
-            table.add_row(check.grade_id, check.block, f"{check.points:g}", "self-check" if check.visible else "hidden",
-                          check.title)
-        console.print(table)
-    elif args.command == "export":
-        from coursekit.deliverables import ExportError, export_deliverables
-
-        try:
-            written = export_deliverables(args.notebook, args.to, execute=not args.no_execute)
-        except ExportError as error:
-            console.print(f"[red]course export: {error}[/]")
-            return 1
-        for path in written:
-            console.print(f"wrote {path}")
-    return 0
+    try:
+        return run_student_command(args, make_console())
+    except UnknownLab as error:
+        make_console().print(f"[red]course: {error}[/]")
+        return 1
 
 
 if __name__ == "__main__":

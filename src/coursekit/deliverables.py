@@ -1,6 +1,7 @@
-"""``course export``: a completed Lab 00 notebook -> the lab's deliverable folder.
+"""``course export``: a completed lab notebook -> the lab's deliverable folder.
 
-The lab asks for ``experiments/16-permutation-equivariance/`` holding four files:
+What goes into the folder is the lab's ``Deliverables`` (``coursekit.lab``). For Lab 00,
+``experiments/16-permutation-equivariance/`` holds four files:
 
 - ``demo.py``: the provided set-up cell and the student's Blocks A, B, C and E, as one script that
   runs on its own (``python demo.py`` writes demo_output.txt and manifest.json where it runs);
@@ -22,10 +23,8 @@ from pathlib import Path
 
 import nbformat
 
-EXPERIMENT = "16-permutation-equivariance"
-SCRIPT_CELLS = [("setup", "Provided set-up"), ("block_a", "Block A — set up"), ("block_b", "Block B — without PE"),
-                ("block_c", "Block C — with PE"), ("block_e", "Block E — manifest")]
-ANSWER_CELL = "block_d"
+from coursekit.lab import Lab
+
 UNANSWERED = ("YOUR ANSWER HERE", "YOUR CODE HERE", "raise NotImplementedError()")
 
 
@@ -49,10 +48,12 @@ def _execute(notebook, folder: Path) -> None:
         raise ExportError(f"running the notebook stopped with an error; fix it, then export again:\n{error}") from None
 
 
-def build_script(cells: dict[str, nbformat.NotebookNode], notebook_name: str) -> str:
-    parts = [f'"""Lab 00 — Permutation Equivariance, in Numbers: exported from {notebook_name} by `course export`.\n\n'
-             'Run it with `python demo.py`: it prints the comparison and writes demo_output.txt and manifest.json here.\n"""']
-    for grade_id, title in SCRIPT_CELLS:
+def build_script(lab: Lab, cells: dict[str, nbformat.NotebookNode], notebook_name: str) -> str:
+    deliverables = lab.deliverables
+    written = " and ".join(deliverables.copied_files)
+    parts = [f'"""{lab.title}: exported from {notebook_name} by `course export`.\n\n'
+             f'Run it with `python {deliverables.script}`: it writes {written} where it runs.\n"""']
+    for grade_id, title in deliverables.script_cells:
         source = cells[grade_id].source.strip()
         try:
             ast.parse(source)
@@ -63,43 +64,48 @@ def build_script(cells: dict[str, nbformat.NotebookNode], notebook_name: str) ->
     return "\n\n\n".join(parts) + "\n"
 
 
-def export_deliverables(notebook_path: Path, output_dir: Path | None = None, execute: bool = True) -> list[Path]:
-    """Write the four deliverables; return their paths."""
+def export_deliverables(lab: Lab, notebook_path: Path, output_dir: Path | None = None, execute: bool = True) -> list[Path]:
+    """Write the lab's deliverables; return their paths."""
+    deliverables = lab.deliverables
     notebook_path = Path(notebook_path).resolve()
     if not notebook_path.is_file():
         raise ExportError(f"no notebook at {notebook_path}")
     folder = notebook_path.parent
     notebook = nbformat.read(notebook_path, as_version=4)
     cells = _cells_by_grade_id(notebook)
-    missing = [grade_id for grade_id, _ in SCRIPT_CELLS if grade_id not in cells] + \
-              ([ANSWER_CELL] if ANSWER_CELL not in cells else [])
+    answer = deliverables.answer_cell
+    missing = [grade_id for grade_id, _ in deliverables.script_cells if grade_id not in cells] + \
+              ([answer] if answer not in cells else [])
     if missing:
-        raise ExportError(f"{notebook_path.name} lacks the cells {missing}: export the lab's demo.ipynb, "
+        raise ExportError(f"{notebook_path.name} lacks the cells {missing}: export the lab's {lab.notebook}.ipynb, "
                           "with its cells as released")
-    unfinished = [title for grade_id, title in SCRIPT_CELLS if any(stub in cells[grade_id].source for stub in UNANSWERED)]
-    if any(stub in cells[ANSWER_CELL].source for stub in UNANSWERED) or not cells[ANSWER_CELL].source.strip():
-        unfinished.append("Block D — interpret")
+    unfinished = [title for grade_id, title in deliverables.script_cells
+                  if any(stub in cells[grade_id].source for stub in UNANSWERED)]
+    if any(stub in cells[answer].source for stub in UNANSWERED) or not cells[answer].source.strip():
+        block = lab.block_of(answer)
+        unfinished.append(f"Block {block} — {lab.blocks[block]}" if block else answer)
     if unfinished:
         raise ExportError(f"still to do: {', '.join(unfinished)}")
 
     if execute:
         _execute(notebook, folder)
-    produced = {name: folder / name for name in ("demo_output.txt", "manifest.json")}
+    produced = {name: folder / name for name in deliverables.copied_files}
     for name, path in produced.items():
         if not path.is_file():
             raise ExportError(f"no {name} beside the notebook; run the notebook (or drop --no-execute) first")
-    try:
-        json.loads(produced["manifest.json"].read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ExportError(f"manifest.json beside the notebook is not valid JSON ({error})") from None
+    for name, path in produced.items():
+        if name.endswith(".json"):
+            try:
+                json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as error:
+                raise ExportError(f"{name} beside the notebook is not valid JSON ({error})") from None
 
-    output_dir = Path(output_dir) if output_dir else Path.cwd() / "experiments" / EXPERIMENT
+    output_dir = Path(output_dir) if output_dir else Path.cwd() / deliverables.folder
     output_dir.mkdir(parents=True, exist_ok=True)
-    script = output_dir / "demo.py"
-    script.write_text(build_script(cells, notebook_path.name), encoding="utf-8")
+    script = output_dir / deliverables.script
+    script.write_text(build_script(lab, cells, notebook_path.name), encoding="utf-8")
     for name, path in produced.items():
         shutil.copyfile(path, output_dir / name)
     readme = output_dir / "README.md"
-    readme.write_text(f"# {EXPERIMENT}: permutation equivariance, in numbers\n\n{cells[ANSWER_CELL].source.strip()}\n",
-                      encoding="utf-8")
-    return [script, output_dir / "demo_output.txt", output_dir / "manifest.json", readme]
+    readme.write_text(f"# {lab.title}\n\n{cells[answer].source.strip()}\n", encoding="utf-8")
+    return [script, *(output_dir / name for name in produced), readme]

@@ -1,0 +1,4 @@
+"""The course's labs, one module each: its description (``LAB``) and its self-checks.
+
+``coursekit.lab.find_lab(assignment)`` finds them; see ``coursekit.lab`` for what a lab is.
+"""

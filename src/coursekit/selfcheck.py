@@ -1,0 +1,77 @@
+"""``run_check(grade_id, globals())``: what a notebook's test cell calls, for students and at grading.
+
+In a student's kernel it runs the lab's self-check of that name on the notebook's results and
+prints ``✔ passed`` or raises ``AssertionError`` with what was expected, what was found and a
+hint. It never writes to stderr on success and returns None, so nbgrader reads no partial credit.
+A hidden check runs only where the grader's package is installed (an instructor's environment);
+students, who have only the self-checks, are told it runs at grading.
+
+In a grading kernel (the grader sets ``COURSEKIT_HANDOVER_DIR`` in its sandbox) it decides
+nothing: it writes the results the lab's checks read into that folder, as plain data
+(``coursekit.handover``), and the grading process runs the checks on them. Whatever the
+student's code does to this function, it can only change what is handed over, never a verdict.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from coursekit import handover
+from coursekit.checks import run
+from coursekit.results import collect
+
+HANDOVER_DIR_VARIABLE = "COURSEKIT_HANDOVER_DIR"
+
+
+def running_versions() -> dict[str, str]:
+    return {"python": platform.python_version(), "numpy": np.__version__}
+
+
+def hand_over(folder: Path, grade_id: str, document: bytes, arrays: bytes) -> None:
+    """Write the two handover files of ``grade_id`` into ``folder``, each complete or absent."""
+    for name, data in zip(handover.file_names(grade_id), (document, arrays)):
+        partial = folder / f".{name}.partial"
+        partial.write_bytes(data)
+        partial.replace(folder / name)
+
+
+def _instructor_checks(lab):
+    """Every check of ``lab`` where the grader's package is installed (an instructor running the source
+    notebook); None in a student's environment, which has only the self-checks."""
+    try:
+        from coursegrader.labs import grading_checks
+    except ImportError:
+        return None
+    return grading_checks(lab)
+
+
+def make_run_check(lab) -> Callable[[str, dict], None]:
+    """A ``run_check(grade_id, namespace)`` for one lab (a ``coursekit.lab.Lab``)."""
+
+    def run_check(grade_id: str, namespace: dict) -> None:
+        folder = os.getcwd()  # a notebook's kernel runs in the notebook's folder
+        results = collect(namespace, folder, lab.results)
+        handover_dir = os.environ.get(HANDOVER_DIR_VARIABLE)
+        if handover_dir:
+            hand_over(Path(handover_dir), grade_id, *handover.encode(results))
+            print(f"results handed over to the grader for {grade_id}")
+            return
+        checks = lab.self_checks if grade_id in lab.self_checks else _instructor_checks(lab)
+        if checks is None or grade_id not in checks:
+            print(f"{grade_id} is a hidden check: it runs only when your notebook is graded")
+            return
+        check = checks[grade_id]
+        results.runtime_versions = running_versions()
+        outcome = run(check, handover.round_trip(results, lab.results))
+        points = f"{check.points:g} point{'s' if check.points != 1 else ''}"
+        if not outcome.passed:
+            # raised here, from None: the student sees the message, not a chain of library frames
+            raise AssertionError(f"check failed ({points}): {check.title}{outcome.message}") from None
+        print(f"✔ passed ({points}): {outcome.message}")
+
+    return run_check
