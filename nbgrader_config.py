@@ -4,10 +4,15 @@ Layout (nbgrader's conventions): source/ (instructor notebooks with solutions an
 release/ (generated for students, committed), submitted/, autograded/, feedback/ (nbgrader's
 working folders, not committed). The gradebook is SQLite at ./gradebook.db unless
 `--CourseDirectory.db_url=...` (or NBGRADER_DB_URL) names another database.
+
+`nbgrader autograde ASSIGNMENT` grades safely with nothing more: the steps below replace or join
+nbgrader's own (see each module's docstring, and the README's "What the sandbox guarantees").
 """
 
 import os
 from pathlib import Path
+
+from coursekit.lab import all_labs
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this file)
 
@@ -17,16 +22,41 @@ c.CourseDirectory.course_id = "transformer-from-scratch"
 c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{COURSE_ROOT / 'gradebook.db'}")
 
-# Files the notebook writes when it runs. Autograding re-runs it, so a copy the student submitted is
-# never what gets graded: a stale or hand-made manifest.json cannot stand in for one the code writes.
-c.CourseDirectory.ignore = [
-    ".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "manifest.json", "demo_output.txt",
-]
+# Files a lab's notebook writes when it runs. Autograding re-runs it, so a copy the student submitted
+# is never what gets graded: a stale or hand-made manifest.json cannot stand in for one the code writes.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+                            *sorted({name for lab in all_labs() for name in lab.writes})]
 
 # What students find in place of a solution.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograding: a whole notebook runs in a few seconds; a cell that hangs is cut off.
-c.Execute.timeout = 60
+# ---------------------------------------------------------------------------------------------------
+# Autograding: submissions taken in safely, run in a sandbox, verdicts decided outside the kernel.
+
+c.Autograde.exporter_class = "coursegrader.exporter.SubmissionExporter"  # bad input, interrupted runs
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "coursegrader.cells.RestoreCells",  # edited, deleted, duplicated or foreign grade cells
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.autograde_preprocessors = [
+    "coursegrader.execute.SandboxedExecute",  # nbgrader's Execute, in bubblewrap, bounded
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "coursegrader.verdicts.TrustedVerdicts",  # each test cell's verdict, from the grading process
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.Autograde.post_convert_hook = "coursegrader.ledger.record_graded"
+
+# Bounds for one submission (see coursegrader/execute.py for all of them).
+c.Execute.timeout = 60  # seconds per cell
 c.Execute.extra_arguments = ["--HistoryManager.hist_file=:memory:"]
+c.SandboxedExecute.notebook_timeout = 300  # seconds for the whole notebook
+c.SandboxedExecute.memory_limit = 2 * 2**30  # bytes, all of the submission's processes together

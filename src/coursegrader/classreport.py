@@ -1,26 +1,18 @@
 """Scores per student and per lab block, read from nbgrader's gradebook, and their table.
 
-A block's score is the sum of its cells' scores; a grade_id names its block (``test_block_b_*``
-and ``block_b`` are Block B). Manually graded cells not yet graded are reported as pending, not
-as zero.
+A block's score is the sum of its cells' scores; the lab says which block a grade_id belongs to
+(``Lab.block_of``). Manually graded cells not yet graded are reported as pending, not as zero.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-BLOCKS = ("A", "B", "C", "D", "E")
-
-
-def block_of(grade_id: str) -> str | None:
-    match = re.match(r"^(?:test_)?block_([a-z])(?:_|$)", grade_id)
-    return match.group(1).upper() if match else None
-
+from coursekit.lab import Lab
 
 @dataclass
 class BlockScore:
@@ -41,26 +33,26 @@ class StudentScores:
         return sum(block.score for block in done), sum(block.max_score for block in done)
 
 
-def class_scores(db_url: str, assignment: str, notebook: str, course_root: Path) -> list[StudentScores]:
-    """Every student with a submission of ``assignment``, with per-block scores."""
+def class_scores(db_url: str, lab: Lab, course_root: Path) -> list[StudentScores]:
+    """Every student with a submission of ``lab``, with per-block scores."""
     from nbgrader.api import Gradebook, MissingEntry  # nbgrader imports slowly: only when asked
 
     rows = []
     with Gradebook(db_url) as gradebook:
         for student in sorted(gradebook.students, key=lambda student: student.id):
             try:
-                submission = gradebook.find_submission_notebook(notebook, assignment, student.id)
+                submission = gradebook.find_submission_notebook(lab.notebook, lab.assignment, student.id)
             except MissingEntry:
                 continue
             row = StudentScores(student.id)
             for grade in submission.grades:
-                block = row.blocks.setdefault(block_of(grade.name) or "?", BlockScore())
+                block = row.blocks.setdefault(lab.block_of(grade.name) or "?", BlockScore())
                 block.max_score += grade.max_score
                 if grade.needs_manual_grade:
                     block.pending = True
                 else:
                     block.score += grade.score
-            html = course_root / "feedback" / student.id / assignment / f"{notebook}.html"
+            html = course_root / "feedback" / student.id / lab.assignment / f"{lab.notebook}.html"
             row.feedback = html if html.exists() else None
             rows.append(row)
     return rows
@@ -75,16 +67,16 @@ def _cell(block: BlockScore | None) -> str:
     return f"[{colour}]{block.score:g}[/]/{block.max_score:g}"
 
 
-def render(rows: list[StudentScores], console: Console, course_root: Path) -> None:
+def render(rows: list[StudentScores], lab: Lab, console: Console, course_root: Path) -> None:
     table = Table(title="Scores per block (? = awaits manual grading)", title_justify="left")
     table.add_column("student", no_wrap=True)
-    for block in BLOCKS:
+    for block in lab.blocks:
         table.add_column(block, justify="right", no_wrap=True)
     table.add_column("autograded", justify="right", no_wrap=True)
     table.add_column("feedback report", no_wrap=True, overflow="fold")
     for row in rows:
         score, max_score = row.autograded
         feedback = str(row.feedback.relative_to(course_root)) if row.feedback else "–"
-        table.add_row(row.student, *(_cell(row.blocks.get(block)) for block in BLOCKS),
+        table.add_row(row.student, *(_cell(row.blocks.get(block)) for block in lab.blocks),
                       f"[bold]{score:g}[/]/{max_score:g}", feedback)
     console.print(table)

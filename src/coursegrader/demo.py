@@ -1,4 +1,4 @@
-"""``course demo`` (``make demo``): the instructor's whole loop on the example class.
+"""``course demo lab.assignment`` (``make demo``): the instructor's whole loop on a lab's example class.
 
 1. regenerate ``release/`` from ``source/`` (``nbgrader generate_assignment``);
 2. place each example submission in ``submitted/<student>/<assignment>/``;
@@ -18,24 +18,36 @@ from pathlib import Path
 
 from rich.console import Console
 
-from coursekit.classreport import class_scores, render
-from coursekit.nbgrader_run import run_nbgrader
+from coursegrader.classreport import class_scores, render
+from coursegrader.nbgrader_run import run_nbgrader
+from coursekit.lab import Lab
 
-ASSIGNMENT = "16-permutation-equivariance"
-NOTEBOOK = "demo"
+
+def example_class(course_root: Path, lab: Lab) -> Path:
+    """Where a lab's example class lives: ``tests/examples/<assignment>/class``."""
+    return course_root / "tests" / "examples" / lab.assignment / "class"
 
 
 def place_class(class_dir: Path, course_root: Path, assignment: str) -> list[str]:
-    """Copy ``class_dir/<student>/<notebook>.ipynb`` into ``submitted/<student>/<assignment>/``."""
-    students = sorted(path.parent.name for path in class_dir.glob(f"*/{NOTEBOOK}.ipynb"))
+    """Copy each ``class_dir/<student>/`` (a submission folder) into ``submitted/<student>/<assignment>/``.
+
+    A submission is copied as it is, links included, exactly as nbgrader's collect would leave it.
+    """
+    students = sorted(path.name for path in class_dir.iterdir() if not path.name.startswith("."))
     if not students:
-        raise FileNotFoundError(f"no example submissions found: expected {class_dir}/<student>/{NOTEBOOK}.ipynb")
+        raise FileNotFoundError(f"no example submissions found: expected {class_dir}/<student>/")
     for student in students:
         target = course_root / "submitted" / student / assignment
-        if target.exists():
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.exists():
             shutil.rmtree(target)
-        target.mkdir(parents=True)
-        shutil.copy2(class_dir / student / f"{NOTEBOOK}.ipynb", target / f"{NOTEBOOK}.ipynb")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        source = class_dir / student
+        if source.is_dir() and not source.is_symlink():
+            shutil.copytree(source, target, symlinks=True)
+        else:
+            shutil.copy2(source, target, follow_symlinks=False)
     return students
 
 
@@ -48,7 +60,7 @@ def course_db_url(course_root: Path) -> str:
     return CourseDirectory(config=config).db_url
 
 
-def run_demo(course_root: Path, class_dir: Path, console: Console) -> None:
+def run_demo(course_root: Path, lab: Lab, class_dir: Path, console: Console) -> None:
     started = time.perf_counter()
 
     def step(title: str) -> float:
@@ -58,15 +70,15 @@ def run_demo(course_root: Path, class_dir: Path, console: Console) -> None:
     def done(since: float, what: str) -> None:
         console.print(f"  {what} [dim]({time.perf_counter() - since:.1f} s)[/]")
 
-    t = step(f"release: nbgrader generate_assignment {ASSIGNMENT}")
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course_root)
-    done(t, f"wrote {Path('release') / ASSIGNMENT}/")
+    t = step(f"release: nbgrader generate_assignment {lab.assignment}")
+    run_nbgrader(["generate_assignment", lab.assignment, "--force"], course_root)
+    done(t, f"wrote {Path('release') / lab.assignment}/")
 
     t = step(f"collect: the example class from {class_dir.relative_to(course_root) if class_dir.is_relative_to(course_root) else class_dir}")
-    students = place_class(class_dir, course_root, ASSIGNMENT)
+    students = place_class(class_dir, course_root, lab.assignment)
     done(t, f"{len(students)} submissions in submitted/")
 
-    t = step(f"autograde: nbgrader autograde {ASSIGNMENT} (one kernel per student, in turn)")
+    t = step(f"autograde: nbgrader autograde {lab.assignment} (one kernel per student, in turn)")
     graded = []
 
     def progress(line: str) -> None:
@@ -75,20 +87,19 @@ def run_demo(course_root: Path, class_dir: Path, console: Console) -> None:
             graded.append(match.group(1))
             console.print(f"  [{len(graded)}/{len(students)}] {match.group(1)}")
 
-    log = run_nbgrader(["autograde", ASSIGNMENT, "--force"], course_root, on_line=progress)
+    log = run_nbgrader(["autograde", lab.assignment, "--force"], course_root, on_line=progress)
     done(t, f"autograded {len(graded)} submissions; nbgrader's log: {log.relative_to(course_root)}")
 
-    t = step(f"feedback: nbgrader generate_feedback {ASSIGNMENT}")
-    run_nbgrader(["generate_feedback", ASSIGNMENT, "--force"], course_root)
+    t = step(f"feedback: nbgrader generate_feedback {lab.assignment}")
+    run_nbgrader(["generate_feedback", lab.assignment, "--force"], course_root)
     done(t, "HTML reports in feedback/<student>/")
 
     t = step("grades: nbgrader export")
     run_nbgrader(["export"], course_root)
     done(t, "wrote grades.csv")
 
-    rows = [row for row in class_scores(course_db_url(course_root), ASSIGNMENT, NOTEBOOK, course_root)
-            if row.student in students]
+    rows = [row for row in class_scores(course_db_url(course_root), lab, course_root) if row.student in students]
     console.print()
-    render(rows, console, course_root)
-    console.print(f"grades: {course_root / 'grades.csv'}\nfeedback: {course_root / 'feedback'}/<student>/{ASSIGNMENT}/{NOTEBOOK}.html")
+    render(rows, lab, console, course_root)
+    console.print(f"grades: {course_root / 'grades.csv'}\nfeedback: {course_root / 'feedback'}/<student>/{lab.assignment}/{lab.notebook}.html")
     console.print(f"[dim]done in {time.perf_counter() - started:.0f} s[/]")

@@ -27,11 +27,13 @@ def nbgrader_env() -> dict[str, str]:
     return env
 
 
-def run_nbgrader(args: list[str], course_root: Path, on_line: Callable[[str], None] | None = None) -> Path:
-    """Run ``nbgrader *args`` in ``course_root``; return the log path, or raise ``NbgraderFailed``."""
+def run_nbgrader(args: list[str], course_root: Path, on_line: Callable[[str], None] | None = None,
+                 check: bool = True) -> Path:
+    """Run ``nbgrader *args`` in ``course_root``; return the log path, or raise ``NbgraderFailed`` (``check``)."""
     log_dir = course_root / "logs"
     log_dir.mkdir(exist_ok=True)
     log_path = log_dir / f"nbgrader-{args[0]}.log"
+    (log_dir / f"nbgrader-{args[0]}.exitcode").unlink(missing_ok=True)
     lines: list[str] = []
     with log_path.open("w", encoding="utf-8") as log, subprocess.Popen(
         [sys.executable, "-m", "nbgrader", *args], cwd=course_root, env=nbgrader_env(),
@@ -43,6 +45,7 @@ def run_nbgrader(args: list[str], course_root: Path, on_line: Callable[[str], No
             if on_line is not None:
                 on_line(line.rstrip("\n"))
         returncode = process.wait()
-    if returncode != 0:
+    (log_dir / f"nbgrader-{args[0]}.exitcode").write_text(f"{returncode}\n")
+    if returncode != 0 and check:
         raise NbgraderFailed(args, returncode, log_path, "".join(lines[-20:]))
     return log_path

@@ -1,0 +1,73 @@
+"""The ``course`` command, as instructors have it: the students' verbs plus the grader's.
+
+    course demo [ASSIGNMENT]          release, autograde a lab's example class, feedback, grades.csv, table
+    course release [ASSIGNMENT]       regenerate release/ASSIGNMENT from source/ (nbgrader generate_assignment)
+    course checks [ASSIGNMENT]        every check of a lab: grade_id, block, points, self-check or hidden
+    course export NOTEBOOK            a completed notebook -> the lab's deliverable files
+
+Each command takes the assignment id, as nbgrader's do; with none, it takes every lab.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from coursekit.cli import add_student_commands, checks_table, make_console, run_student_command
+from coursekit.lab import UnknownLab, all_labs, find_lab
+
+
+def find_course_root(start: Path) -> Path:
+    for folder in (start, *start.parents):
+        if (folder / "nbgrader_config.py").exists():
+            return folder
+    raise SystemExit(f"course: no nbgrader_config.py in {start} or above; run this from the course folder")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="course", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="release, autograde a lab's example class, write feedback and grades.csv")
+    demo.add_argument("assignment", nargs="?", default=None, help="the lab (default: every lab with an example class)")
+    demo.add_argument("--class-dir", type=Path, default=None,
+                      help="folder of <student>/ submission folders (default: tests/examples/ASSIGNMENT/class)")
+    release = commands.add_parser("release", help="regenerate release/ASSIGNMENT from source/ with nbgrader")
+    release.add_argument("assignment", nargs="?", default=None, help="the lab (default: every lab)")
+    checks = commands.add_parser("checks", help="list a lab's checks, hidden ones included")
+    checks.add_argument("assignment", nargs="?", default=None)
+    add_student_commands(commands)
+    args = parser.parse_args(argv)
+    console = make_console()
+    try:
+        if args.command == "demo":
+            from coursegrader.demo import example_class, run_demo
+
+            root = find_course_root(Path.cwd())
+            labs = [find_lab(args.assignment)] if args.assignment else \
+                [lab for lab in all_labs() if example_class(root, lab).is_dir()]
+            for lab in labs:
+                run_demo(root, lab, (args.class_dir or example_class(root, lab)).resolve(), console)
+        elif args.command == "release":
+            from coursegrader.nbgrader_run import run_nbgrader
+
+            root = find_course_root(Path.cwd())
+            for lab in [find_lab(args.assignment)] if args.assignment else all_labs():
+                log = run_nbgrader(["generate_assignment", lab.assignment, "--force"], root)
+                console.print(f"wrote release/{lab.assignment}/ (nbgrader's log: {log.relative_to(root)})")
+        elif args.command == "checks":
+            from coursegrader.labs import grading_checks
+
+            for lab in [find_lab(args.assignment)] if args.assignment else all_labs():
+                checks = grading_checks(lab)
+                console.print(checks_table(f"{lab.assignment}: {checks.total_points():g} autograded points", checks))
+        else:
+            return run_student_command(args, console)
+    except UnknownLab as error:
+        console.print(f"[red]course: {error}[/]")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""A jupyter_client kernel manager whose kernel runs inside a ``Sandbox``.
+
+The sandbox goes into the kernel's command line (jupyter_client 8 builds the command from the
+kernel spec's ``argv``). The kernel talks over IPC sockets in the sandbox's run folder, which is
+bound into the sandbox, and its connection file lives there too: the sandbox's private ``/tmp``
+would hide the host's. Interrupts travel as messages on the control channel, since a signal to
+bubblewrap does not reach the kernel behind it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import AsyncKernelManager
+
+from coursegrader.sandbox import Sandbox
+
+
+def ipykernel_command(python: str) -> list[str]:
+    # -P: the submission's folder is not on sys.path while the kernel starts, so a file named like a
+    # module the kernel imports (zmq.py, numpy.py) cannot replace it; exec_lines puts it back for the
+    # student's own code, as a kernel normally has it.
+    return [python, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}",
+            "--IPKernelApp.exec_lines=import sys; sys.path.insert(0, '')"]
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """Starts ``python -m ipykernel_launcher`` inside ``sandbox``."""
+
+    def __init__(self, sandbox: Sandbox, **kwargs):
+        run_dir = str(sandbox.run_dir)
+        super().__init__(transport="ipc", ip=os.path.join(run_dir, "kernel"), **kwargs)
+        self.sandbox = sandbox
+        self.connection_file = os.path.join(run_dir, "kernel.json")
+        self._kernel_spec = KernelSpec(argv=sandbox.argv(ipykernel_command(sandbox.python)), env={},
+                                       display_name="Python 3 (coursekit sandbox)", language="python",
+                                       interrupt_mode="message")
+
+    @property
+    def kernel_spec(self) -> KernelSpec:
+        return self._kernel_spec
+
+    def write_connection_file(self, **kwargs):
+        result = super().write_connection_file(**kwargs)
+        if self.sandbox.as_root:
+            os.chown(self.connection_file, self.sandbox.uid, self.sandbox.uid)  # readable by the kernel only
+        return result
+
+    @property
+    def kernel_pid(self) -> int | None:
+        process = getattr(self.provisioner, "process", None)
+        return process.pid if process is not None else None
