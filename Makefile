@@ -1,14 +1,14 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both build .venv first,
-# from pinned versions (constraints.txt), with nothing but Python 3.11 and make on the machine.
+# from pinned versions (constraints.txt), and install the Debian packages grading needs
+# (bubblewrap: scripts/install_system_deps.sh), with nothing but Python 3.11, make and apt on the machine.
 
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-ASSIGNMENT := 16-permutation-equivariance
 TORCH_VERSION := 2.13.0
 
-.PHONY: demo test venv release student-kit golden lock benchmarks clean-course
+.PHONY: demo test venv system-deps release student-kit golden lock benchmarks clean-course
 
 venv: $(STAMP)
 
@@ -26,24 +26,25 @@ $(STAMP): pyproject.toml constraints.txt constraints-torch.txt
 	else echo "note: no local torch $(TORCH_VERSION) wheel: tests check the committed golden vectors only"; fi
 	touch $(STAMP)
 
+## make system-deps: the Debian packages grading needs (bubblewrap), installed if missing.
+system-deps:
+	@scripts/install_system_deps.sh
+
 ## make test: the whole suite (library, golden vectors, properties, the assignment, the autograder).
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
-## make demo: regenerate the release, autograde the example class, write feedback and grades.csv.
-demo: $(STAMP)
+## make demo: for every lab: regenerate the release, autograde its example class, write feedback and grades.csv.
+demo: $(STAMP) system-deps
 	$(BIN)/course demo
 
-## make release: regenerate release/$(ASSIGNMENT) from source/ with nbgrader.
+## make release: regenerate every lab's release/ from source/ with nbgrader.
 release: $(STAMP)
 	$(BIN)/course release
 
-## make student-kit: dist/student-kit/, the wheel and pinned versions students install (see release/*/README.md).
+## make student-kit: dist/student-kit/, the wheel (library and self-checks only) and pinned versions students install.
 student-kit: $(STAMP)
-	rm -rf dist/student-kit
-	$(BIN)/python -m pip wheel --quiet --no-deps -w dist/student-kit .
-	cp constraints.txt dist/student-kit/
-	@ls dist/student-kit
+	$(BIN)/python scripts/build_student_kit.py dist/student-kit
 
 ## make golden: rewrite tests/golden/attention_torch.npz from PyTorch (needs torch in .venv).
 golden: $(STAMP)
@@ -62,6 +63,6 @@ lock:
 benchmarks: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-## make clean-course: remove nbgrader's working state (gradebook, submitted/, autograded/, feedback/).
+## make clean-course: remove the grading state (gradebook, submitted/, autograded/, feedback/, the ledger in .coursekit/).
 clean-course:
-	rm -rf gradebook.db grades.csv submitted/* autograded/* feedback/*
+	rm -rf gradebook.db grades.csv submitted/* autograded/* feedback/* .coursekit

@@ -2,7 +2,7 @@
 
 1. MultiHeadAttention.forward, vectorised over batch and heads, against a loop over heads written
    the obvious way, on the same weights (the two agree to 1e-12, checked here too).
-2. Grading one submission: all 18 Lab 00 checks run in-process on collected results, against the
+2. Grading one submission: all 18 Lab 00 checks run in-process on handed-over results, against the
    cost of starting one Jupyter kernel, the floor of what `nbgrader autograde` pays per notebook.
 
     make benchmarks            # or: .venv/bin/python -m benchmarks
@@ -69,19 +69,25 @@ def attention_benchmark() -> None:
 def grading_benchmark() -> None:
     from jupyter_client.manager import start_new_kernel
 
+    from coursegrader.labs import grading_checks
+    from coursekit import handover
     from coursekit.checks import run
-    from coursekit.lab00 import CHECKS, collect
+    from coursekit.labs.lab00 import LAB
+    from coursekit.results import collect
     from tests.coursekit.test_checks import solved_namespace
+
+    CHECKS = grading_checks(LAB)
 
     print("\n2. grading one submission: the 18 checks in-process vs one kernel start")
     with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
         namespace = solved_namespace(folder)  # the solution's own printout is not the benchmark's
-        checks_time = best_of(lambda: [run(check, collect(namespace, folder)) for check in CHECKS], number=5)
+        checks_time = best_of(lambda: [run(check, handover.round_trip(collect(namespace, folder, LAB.results), LAB.results))
+                                       for check in CHECKS], number=5)
     kernel_times = []
     for _ in range(3):
         start = time.perf_counter()
         manager, client = start_new_kernel(kernel_name="python3")
-        client.execute_interactive("import numpy, minimodel, coursekit.lab00", timeout=60)
+        client.execute_interactive("import numpy, minimodel, coursekit.labs.lab00", timeout=60)
         kernel_times.append(time.perf_counter() - start)
         client.stop_channels()
         manager.shutdown_kernel(now=True)

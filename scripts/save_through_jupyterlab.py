@@ -1,6 +1,6 @@
-"""Regenerate tests/examples/submissions/jupyterlab_saved/demo.ipynb: a submission saved by JupyterLab.
+"""Regenerate tests/examples/16-permutation-equivariance/class/jupyterlab_saved/demo.ipynb: a submission saved by JupyterLab.
 
-The example is the complete solution notebook (tests/examples/submissions/solution/demo.ipynb) run
+The example is the complete solution notebook (tests/examples/16-permutation-equivariance/class/solution/demo.ipynb) run
 in a real JupyterLab session and saved by JupyterLab itself, so it carries what JupyterLab writes
 and a hand-made or nbconvert-made notebook does not: the outputs and execution counts of every code
 cell, the kernel's full `language_info`, and whatever else the web UI's save puts in the file (it
@@ -31,8 +31,8 @@ Run (from the repository root):
 
     /tmp/pw-venv/bin/python scripts/save_through_jupyterlab.py [INPUT.ipynb] [OUTPUT.ipynb]
 
-INPUT defaults to tests/examples/submissions/solution/demo.ipynb and OUTPUT to
-tests/examples/submissions/jupyterlab_saved/demo.ipynb. Options: --venv, --chromium, --timeout
+INPUT defaults to tests/examples/16-permutation-equivariance/class/solution/demo.ipynb and OUTPUT to
+tests/examples/16-permutation-equivariance/class/jupyterlab_saved/demo.ipynb. Options: --venv, --chromium, --timeout
 (seconds for each wait), --keep-temp, --headed (needs a display). The result differs from run to
 run only where the notebook's own output does (the manifest's date) and in JupyterLab's own
 bookkeeping, if any.
@@ -56,8 +56,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_INPUT = REPO / "tests" / "examples" / "submissions" / "solution" / "demo.ipynb"
-DEFAULT_OUTPUT = REPO / "tests" / "examples" / "submissions" / "jupyterlab_saved" / "demo.ipynb"
+DEFAULT_INPUT = REPO / "tests" / "examples" / "16-permutation-equivariance" / "class" / "solution" / "demo.ipynb"
+DEFAULT_OUTPUT = REPO / "tests" / "examples" / "16-permutation-equivariance" / "class" / "jupyterlab_saved" / "demo.ipynb"
 DEFAULT_VENV = REPO / ".venv"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 NOTEBOOK_NAME = "demo.ipynb"

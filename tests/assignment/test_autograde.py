@@ -1,7 +1,7 @@
-"""The real `nbgrader autograde` over the example bank: every check's score, for every example.
+"""The real `nbgrader autograde` over the realistic class, as `make demo` runs it: every check's score.
 
 The solution earns every autograded point; each flawed example loses exactly the points of the
-checks that tests/examples/bank.py says it breaks, and no others.
+checks that tests/examples/lab00.py says it breaks, and no others.
 """
 
 import csv
@@ -10,10 +10,14 @@ import json
 import nbformat
 import pytest
 
-from coursekit.demo import course_db_url
-from coursekit.lab00 import CHECKS
+from coursegrader.demo import course_db_url
+from coursegrader.labs import grading_checks
+from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT
-from tests.examples.bank import EXAMPLES
+from tests.examples.lab00 import BANK
+
+CHECKS = grading_checks(find_lab(ASSIGNMENT))
+CLASS = BANK.names(kind="class")
 
 
 def submission_grades(course, student):
@@ -24,11 +28,11 @@ def submission_grades(course, student):
         return {grade.name: (grade.score, grade.max_score, grade.needs_manual_grade) for grade in notebook.grades}
 
 
-@pytest.mark.parametrize("student", sorted(EXAMPLES))
+@pytest.mark.parametrize("student", CLASS)
 def test_every_check_scores_as_the_bank_says(graded_course, student):
     course, _ = graded_course
     grades = submission_grades(course, student)
-    example = EXAMPLES[student]
+    example = BANK.examples[student]
     got = {check.grade_id: grades[check.grade_id][0] for check in CHECKS}
     expected = {check.grade_id: 0.0 if check.grade_id in example.fails else check.points for check in CHECKS}
     assert got == expected, example.description
@@ -47,15 +51,15 @@ def test_block_d_waits_for_a_grader_unless_left_untouched(graded_course):
     assert submission_grades(course, "untouched_release")["block_d"] == (0.0, 4.0, False)  # nbgrader's auto-zero
 
 
-def test_passing_test_cells_write_nothing_to_stderr(graded_course):
+def test_each_test_cell_holds_exactly_the_graders_verdict(graded_course):
     course, _ = graded_course
     notebook = nbformat.read(course / "autograded" / "solution" / ASSIGNMENT / "demo.ipynb", as_version=4)
     test_cells = [cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"]
     assert len(test_cells) == len(CHECKS)
     for cell in test_cells:
-        assert all(output.get("name") != "stderr" and output.output_type != "error" for output in cell.outputs)
-        if "BEGIN HIDDEN" in cell.source or "run_check" in cell.source:
-            assert any("✔ passed" in output.get("text", "") for output in cell.outputs), cell.metadata.nbgrader.grade_id
+        check = CHECKS[cell.metadata.nbgrader.grade_id]
+        assert len(cell.outputs) == 1 and cell.outputs[0].output_type == "stream" and cell.outputs[0].name == "stdout"
+        assert cell.outputs[0].text.startswith(f"✔ passed ({check.points:g} point")
 
 
 def test_failure_messages_say_expected_found_hint_but_not_the_answer(graded_course):
@@ -81,13 +85,13 @@ def test_grading_reruns_the_notebook_so_it_writes_its_own_files(graded_course):
 
 def test_feedback_grades_csv_and_table(graded_course):
     course, printed = graded_course
-    for student in EXAMPLES:
+    for student in CLASS:
         assert (course / "feedback" / student / ASSIGNMENT / "demo.html").is_file()
     with open(course / "grades.csv", newline="") as handle:
         rows = {row["student_id"]: row for row in csv.DictReader(handle)}
-    assert set(rows) == set(EXAMPLES)
+    assert set(rows) == set(CLASS)
     assert float(rows["solution"]["raw_score"]) == 21.0 and float(rows["untouched_release"]["raw_score"]) == 0.0
     assert "Scores per block" in printed
     solution_line = next(line for line in printed.splitlines() if "│ solution " in line)
     assert "21/21" in solution_line and f"feedback/solution/{ASSIGNMENT}/demo.html" in solution_line
-    assert f"[{len(EXAMPLES)}/{len(EXAMPLES)}]" in printed  # progress, one line per student
+    assert f"[{len(CLASS)}/{len(CLASS)}]" in printed  # progress, one line per student

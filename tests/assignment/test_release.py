@@ -5,8 +5,11 @@ import re
 import nbformat
 import pytest
 
-from coursekit.lab00 import CHECKS
+from coursegrader.labs import grading_checks
+from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT, ROOT
+
+CHECKS = grading_checks(find_lab(ASSIGNMENT))
 
 SOURCE = ROOT / "source" / ASSIGNMENT / "demo.ipynb"
 RELEASE = ROOT / "release" / ASSIGNMENT / "demo.ipynb"
@@ -112,7 +115,7 @@ def test_block_d_is_a_manually_graded_answer(source):
 
 
 def test_nbgrader_generate_solution_gives_the_full_solution_run_clean(graded_course):
-    from coursekit.nbgrader_run import run_nbgrader
+    from coursegrader.nbgrader_run import run_nbgrader
 
     course, _ = graded_course
     run_nbgrader(["generate_solution", ASSIGNMENT, "--force"], course)

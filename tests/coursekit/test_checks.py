@@ -1,4 +1,8 @@
-"""Lab 00's checks as plain functions, run outside any kernel on results collected from a namespace."""
+"""Lab 00's checks as plain functions, run outside any kernel on results collected from a namespace.
+
+``outcomes`` takes the path the grader takes: collect the results, write and read them back as a
+handover, run every check (self-checks and hidden ones) on what was read.
+"""
 
 import json
 import math
@@ -7,10 +11,15 @@ import os
 import numpy as np
 import pytest
 
+from coursegrader.labs import grading_checks
+from coursekit import handover
 from coursekit.checks import CheckFailed, run
-from coursekit.lab00 import CHECKS, collect, run_check
-from coursekit.lab00.checks import manifest_schema
-from tests.examples.bank import student_answers
+from coursekit.labs.lab00 import LAB, manifest_schema, run_check
+from coursekit.results import collect
+from coursekit.selfcheck import running_versions
+from tests.examples.lab00 import BANK
+
+CHECKS = grading_checks(LAB)
 
 ORDER = ["block_a", "block_b", "block_c", "block_e"]
 
@@ -18,11 +27,10 @@ ORDER = ["block_a", "block_b", "block_c", "block_e"]
 def solved_namespace(folder, edits=()):
     """Run the instructor's solution (setup cell included) in a plain dict, in ``folder``."""
     import nbformat
-    from tests.examples.bank import SOURCE
 
-    setup = next(c.source for c in nbformat.read(SOURCE, as_version=4).cells
+    setup = next(c.source for c in nbformat.read(BANK.source, as_version=4).cells
                  if c.metadata.get("nbgrader", {}).get("grade_id") == "setup")
-    answers = student_answers()
+    answers = BANK.student_answers()
     for grade_id, old, new in edits:
         assert old in answers[grade_id]
         answers[grade_id] = answers[grade_id].replace(old, new)
@@ -44,7 +52,8 @@ def solved(tmp_path):
 
 
 def outcomes(namespace, folder):
-    results = collect(namespace, folder)
+    results = handover.round_trip(collect(namespace, folder, LAB.results), LAB.results)
+    results.runtime_versions = running_versions()
     return {check.grade_id: run(check, results) for check in CHECKS}
 
 
@@ -71,7 +80,25 @@ def test_one_wrong_block_costs_only_its_own_checks(solved):
     namespace, folder = solved
     namespace["Y_pe"] = namespace["Y_pe"] + 0.01
     failed = {grade_id for grade_id, outcome in outcomes(namespace, folder).items() if not outcome.passed}
-    assert failed == {"test_block_c_outputs"}
+    assert failed == {"test_block_c_outputs", "test_block_c_max_diff"}  # the maximum of a wrong difference
+
+
+def test_zeros_in_place_of_the_work_earn_nothing(solved):
+    """A value that merely looks right, such as a 0.0 difference beside all-zero outputs, earns nothing."""
+    namespace, folder = solved
+    for name in ("X_perm", "Y", "Y_perm", "pe", "Y_pe", "Y_perm_pe"):
+        namespace[name] = np.zeros((3, 8))
+    namespace["without_pe_max_diff"] = namespace["with_pe_max_diff"] = 0.0
+    failed = {grade_id for grade_id, outcome in outcomes(namespace, folder).items() if not outcome.passed}
+    assert {grade_id for grade_id in failed if grade_id.startswith(("test_block_b", "test_block_c"))} == \
+        {check.grade_id for check in CHECKS if check.block in "BC"}
+
+
+def test_an_unpermuted_x_perm_is_reported_as_such(solved):
+    namespace, folder = solved
+    namespace["X_perm"] = namespace["X"].copy()
+    message = outcomes(namespace, folder)["test_block_b_x_perm"].message
+    assert "nothing was permuted" in message and "columns" not in message
 
 
 @pytest.mark.parametrize("date", ["2026-02-30", "28/11/2026", "2026-1-5", "3025-01-01", 20261128])
@@ -151,8 +178,8 @@ def test_run_check_prints_on_success_and_raises_assertion_error_on_failure(solve
     namespace["Y_perm"] = namespace["Y"]
     with pytest.raises(AssertionError, match="check failed .*first assertion"):
         run_check("test_block_b_assertion", namespace)
-    with pytest.raises(KeyError, match="no check named"):
-        run_check("test_block_z", namespace)
+    run_check("test_block_z", namespace)
+    assert "test_block_z is a hidden check" in capsys.readouterr().out
 
 
 def test_checks_are_silent_on_numpy_warnings(solved):
@@ -165,8 +192,8 @@ def test_checks_are_silent_on_numpy_warnings(solved):
     namespace["X"] = np.full((3, 8), 1e200)  # recomputing attention from it overflows, and numpy warns
     with warnings.catch_warnings(record=True) as unsilenced:
         warnings.simplefilter("always")
-        from coursekit.lab00 import reference
-        reference.recompute(namespace["X"])
+        from coursegrader.labs.lab00 import recompute
+        recompute(namespace["X"])
     assert unsilenced  # so the silence below is the checks' doing
     with warnings.catch_warnings(record=True) as record:
         warnings.simplefilter("always")

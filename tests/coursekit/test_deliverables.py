@@ -8,8 +8,16 @@ import sys
 import pytest
 
 from coursekit.cli import main as course_main
-from coursekit.deliverables import ExportError, export_deliverables
-from tests.examples.bank import path_of
+from coursekit.deliverables import ExportError
+from coursekit.deliverables import export_deliverables as export_notebook
+from coursekit.labs.lab00 import LAB
+from tests.examples.lab00 import BANK
+
+path_of = BANK.path_of
+
+
+def export_deliverables(notebook, output_dir=None, execute=True):
+    return export_notebook(LAB, notebook, output_dir, execute)
 
 
 @pytest.fixture

@@ -1,13 +1,15 @@
 """The bank of example submissions: what each student did, and which checks that must cost.
 
 Each example is the committed release notebook with its solution cells filled in as a student
-would: the instructor's solution, then a few text edits that make one realistic mistake. The
-committed notebooks live in ``submissions/<student_id>/demo.ipynb``; ``python -m tests.examples.bank``
-rebuilds them from ``source/`` and ``release/`` (a test fails when they are out of date).
-``jupyterlab_saved`` is the exception: a real JupyterLab session ran and saved it (see
-``scripts/save_through_jupyterlab.py``), so it is committed as written and never rebuilt.
+would: the instructor's solution, then a few changes that make one realistic mistake, one honest
+variation, or one attack on the grader. ``fails`` lists the grade_ids of the checks an example must
+fail; every other check must earn its points, graded by the real ``nbgrader autograde``.
 
-``fails`` lists the grade_ids of the checks each example must fail; every other check must pass.
+A lab's examples live in ``tests/examples/<assignment>/``: ``class/<student>/`` is the realistic
+class that ``make demo`` grades, ``adversarial/<student>/`` the attacks and odd inputs that only the
+suite grades. Their notebooks are committed (``python -m tests.examples.bank`` rewrites them, a
+test fails when they are stale); what cannot be committed — links, FIFOs, file names that are not
+UTF-8, a notebook of hundreds of MB — an example makes when it is placed (``files``).
 """
 
 from __future__ import annotations
@@ -15,139 +17,118 @@ from __future__ import annotations
 import copy
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSIGNMENT = "16-permutation-equivariance"
-SOURCE = ROOT / "source" / ASSIGNMENT / "demo.ipynb"
-RELEASE = ROOT / "release" / ASSIGNMENT / "demo.ipynb"
-SUBMISSIONS = Path(__file__).resolve().parent / "submissions"
-
-ALL_B = {"test_block_b_x_perm", "test_block_b_outputs", "test_block_b_assertion", "test_block_b_max_diff"}
-ALL_C_BUT_PE = {"test_block_c_outputs", "test_block_c_assertion", "test_block_c_max_diff"}
-ALL_E = {"test_block_e_manifest_file", "test_block_e_schema", "test_block_e_identity", "test_block_e_date",
-         "test_block_e_versions", "test_block_e_results_match", "test_block_e_results_thresholds"}
+EXAMPLES_DIR = Path(__file__).resolve().parent
 
 
 @dataclass(frozen=True)
 class Example:
     description: str
     fails: frozenset[str]
+    kind: str = "class"  # "class" (make demo), or the class of attack or input it stands for
     # (solution cell grade_id, text in the instructor's solution, what the student wrote instead, everywhere)
     edits: tuple[tuple[str, str, str], ...] = ()
+    replace: dict[str, str] = field(default_factory=dict)  # solution cell grade_id -> the student's whole cell
+    append: dict[str, str] = field(default_factory=dict)  # solution cell grade_id -> code added at its end
+    prepend: dict[str, str] = field(default_factory=dict)  # solution cell grade_id -> code added at its start
     untouched: bool = False  # the release exactly as students receive it
     test_cell_edits: dict[str, str] = field(default_factory=dict)  # grade_id -> new source (tampering)
+    notebook: Callable | None = None  # a change to the whole notebook (tampering with its structure)
     built: bool = True  # False: committed as a real tool wrote it, never rebuilt
+    has_notebook: bool = True  # False: ``files`` makes the whole submission
+    files: Callable[[Path, Path], None] | None = None  # (submission folder, course root): what cannot be committed
+    notes: tuple[str, ...] = ()  # what the notes at the top of the graded notebook must say
 
+    @property
+    def folder(self) -> str:
+        return "class" if self.kind == "class" else "adversarial"
 
-EXAMPLES: dict[str, Example] = {
-    "solution": Example("complete and correct: the instructor's solution", frozenset()),
-    "jupyterlab_saved": Example(
-        "complete and correct, run in JupyterLab and saved through the Jupyter server's contents API",
-        frozenset(), built=False),
-    "untouched_release": Example("the release as received: every block still raises NotImplementedError",
-                                 frozenset({"test_block_a_token_ids", "test_block_a_embedding", "test_block_a_mha"})
-                                 | ALL_B | {"test_block_c_pe"} | ALL_C_BUT_PE | ALL_E, untouched=True),
-    "wrong_output_index": Example(
-        "outputs compared with the wrong index, Y[[1, 2, 0]]: the own assertion of Block B fails",
-        frozenset({"test_block_b_max_diff", "test_block_c_max_diff", "test_block_e_results_match",
-                   "test_block_e_results_thresholds"}),
-        edits=(("block_b", "Y[[2, 0, 1]]", "Y[[1, 2, 0]]"), ("block_c", "Y_pe[[2, 0, 1]]", "Y_pe[[1, 2, 0]]"))),
-    "pe_after_attention": Example(
-        "PE added to the attention output instead of its input",
-        frozenset({"test_block_c_outputs", "test_block_c_max_diff", "test_block_e_results_match"}),
-        edits=(("block_c", "Y_pe = mha.forward(X + pe)", "Y_pe = mha.forward(X) + pe"),
-               ("block_c", "Y_perm_pe = mha.forward(X_perm + pe)", "Y_perm_pe = mha.forward(X_perm) + pe"))),
-    "pe_forgotten_on_permuted": Example(
-        "PE added to X but forgotten on the permuted input",
-        frozenset({"test_block_c_outputs", "test_block_c_max_diff", "test_block_e_results_match"}),
-        edits=(("block_c", "Y_perm_pe = mha.forward(X_perm + pe)", "Y_perm_pe = mha.forward(X_perm)"),)),
-    "features_permuted": Example(
-        "X[:, [2, 0, 1]]: features permuted instead of tokens; attention then rejects the (3, 3) input",
-        ALL_B | ALL_C_BUT_PE | ALL_E,
-        edits=(("block_b", "X_perm = X[[2, 0, 1]]", "X_perm = X[:, [2, 0, 1]]"),)),
-    "hand_typed_manifest": Example(
-        "the manifest's numbers typed by hand, rounded from the printout",
-        frozenset({"test_block_e_results_match"}),
-        edits=(("block_e", '"without_PE_equivariance_max_diff": without_pe_max_diff',
-                '"without_PE_equivariance_max_diff": 1e-9'),
-               ("block_e", '"with_PE_equivariance_max_diff": with_pe_max_diff', '"with_PE_equivariance_max_diff": 0.16'))),
-    "bad_date": Example(
-        "a manifest date that is no real day",
-        frozenset({"test_block_e_date"}),
-        edits=(("block_e", '"date": datetime.date.today().isoformat()', '"date": "2026-02-30"'),)),
-    "wrong_config": Example(
-        "a manifest whose config names two heads",
-        frozenset({"test_block_e_identity"}),
-        edits=(("block_e", '"n_heads": 1,', '"n_heads": 2,'),)),
-    "missing_fields": Example(
-        "a manifest without its date and versions",
-        frozenset({"test_block_e_schema", "test_block_e_date", "test_block_e_versions"}),
-        edits=(("block_e", '    "date": datetime.date.today().isoformat(),\n', ""),
-               ("block_e", '    "versions": {"python": platform.python_version(), "numpy": np.__version__},\n', ""))),
-    "no_manifest_written": Example(
-        "the manifest is built but never written to manifest.json",
-        ALL_E,
-        edits=(("block_e", 'with open("manifest.json", "w", encoding="utf-8") as manifest_file:\n'
-                           '    json.dump(manifest, manifest_file, indent=2)\n    manifest_file.write("\\n")',
-                "show(manifest)"),)),
-    "block_raises": Example(
-        "Block C raises: sinusoidal_pe(8, 3) has its arguments swapped, so X + pe cannot broadcast",
-        frozenset({"test_block_c_pe"}) | ALL_C_BUT_PE | ALL_E,
-        edits=(("block_c", "pe = sinusoidal_pe(3, 8)", "pe = sinusoidal_pe(8, 3)"),)),
-    "tampered_tests": Example(
-        "PE added after attention, and every test cell of Block C emptied: nbgrader restores locked cells",
-        frozenset({"test_block_c_outputs", "test_block_c_max_diff", "test_block_e_results_match"}),
-        edits=(("block_c", "Y_pe = mha.forward(X + pe)", "Y_pe = mha.forward(X) + pe"),
-               ("block_c", "Y_perm_pe = mha.forward(X_perm + pe)", "Y_perm_pe = mha.forward(X_perm) + pe")),
-        test_cell_edits={"test_block_c_pe": "pass", "test_block_c_outputs": "pass",
-                         "test_block_c_assertion": "pass", "test_block_c_max_diff": "pass"}),
-}
 
 _MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
 
-def student_answers() -> dict[str, str]:
-    """The instructor's solution cells as a student would type them: markers removed."""
-    source = nbformat.read(SOURCE, as_version=4)
-    return {cell.metadata["nbgrader"]["grade_id"]: _MARKERS.sub("", cell.source).strip()
-            for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+class Bank:
+    """The examples of one lab."""
 
+    def __init__(self, assignment: str, notebook: str, examples: dict[str, Example]):
+        self.assignment, self.notebook, self.examples = assignment, notebook, examples
+        self.source = ROOT / "source" / assignment / f"{notebook}.ipynb"
+        self.release = ROOT / "release" / assignment / f"{notebook}.ipynb"
 
-def build(name: str) -> nbformat.NotebookNode:
-    """The submission of example ``name``: the release with its solution cells filled in."""
-    example = EXAMPLES[name]
-    notebook = copy.deepcopy(nbformat.read(RELEASE, as_version=4))
-    if example.untouched:
+    def student_answers(self) -> dict[str, str]:
+        """The instructor's solution cells as a student would type them: markers removed."""
+        source = nbformat.read(self.source, as_version=4)
+        return {cell.metadata["nbgrader"]["grade_id"]: _MARKERS.sub("", cell.source).strip()
+                for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
+
+    def build(self, name: str) -> nbformat.NotebookNode:
+        """The submitted notebook of example ``name``: the release with its solution cells filled in."""
+        example = self.examples[name]
+        notebook = copy.deepcopy(nbformat.read(self.release, as_version=4))
+        if example.untouched:
+            return notebook
+        answers = self.student_answers()
+        for grade_id, old, new in example.edits:
+            if old not in answers[grade_id]:
+                raise ValueError(f"example {name}: {old!r} no longer occurs in the solution of {grade_id}")
+            answers[grade_id] = answers[grade_id].replace(old, new)
+        answers.update(example.replace)
+        for grade_id, code in example.prepend.items():
+            answers[grade_id] = f"{code.strip()}\n\n{answers[grade_id]}"
+        for grade_id, code in example.append.items():
+            answers[grade_id] = f"{answers[grade_id]}\n\n{code.strip()}"
+        for cell in notebook.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.metadata.get("nbgrader", {}).get("solution"):
+                cell.source = answers[grade_id]
+            if grade_id in example.test_cell_edits:
+                cell.source = example.test_cell_edits[grade_id]
+        if example.notebook is not None:
+            notebook = example.notebook(notebook)
         return notebook
-    answers = student_answers()
-    for grade_id, old, new in example.edits:
-        if old not in answers[grade_id]:
-            raise ValueError(f"example {name}: {old!r} no longer occurs in the solution of {grade_id}")
-        answers[grade_id] = answers[grade_id].replace(old, new)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = answers[grade_id]
-        if grade_id in example.test_cell_edits:
-            cell.source = example.test_cell_edits[grade_id]
-    return notebook
+
+    def folder_of(self, name: str) -> Path:
+        return EXAMPLES_DIR / self.assignment / self.examples[name].folder / name
+
+    def path_of(self, name: str) -> Path:
+        return self.folder_of(name) / f"{self.notebook}.ipynb"
+
+    def names(self, kind: str | None = None, folder: str | None = None) -> list[str]:
+        return sorted(name for name, example in self.examples.items()
+                      if (kind is None or example.kind == kind) and (folder is None or example.folder == folder))
+
+    def place(self, name: str, submission: Path, course_root: Path) -> None:
+        """Put example ``name`` where nbgrader finds a submission: ``submission`` (``submitted/<name>/<assignment>``)."""
+        example = self.examples[name]
+        if example.has_notebook:
+            submission.mkdir(parents=True, exist_ok=True)
+            nbformat.write(nbformat.read(self.path_of(name), as_version=4), submission / f"{self.notebook}.ipynb")
+        else:
+            submission.parent.mkdir(parents=True, exist_ok=True)
+        if example.files is not None:
+            example.files(submission, course_root)
+
+    def write_all(self) -> None:
+        for name, example in self.examples.items():
+            if example.built and example.has_notebook:
+                self.path_of(name).parent.mkdir(parents=True, exist_ok=True)
+                nbformat.write(self.build(name), self.path_of(name))
+                print(f"wrote {self.path_of(name).relative_to(ROOT)}")
 
 
-def path_of(name: str) -> Path:
-    return SUBMISSIONS / name / "demo.ipynb"
+def all_banks() -> list[Bank]:
+    from tests.examples.lab00 import BANK
 
-
-def write_all() -> None:
-    for name, example in EXAMPLES.items():
-        if example.built:
-            path_of(name).parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(build(name), path_of(name))
-            print(f"wrote {path_of(name).relative_to(ROOT)}")
+    return [BANK]
 
 
 if __name__ == "__main__":
-    sys.exit(write_all())
+    for bank in all_banks():
+        bank.write_all()
+    sys.exit(0)
