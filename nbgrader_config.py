@@ -35,6 +35,7 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Autograding: submissions taken in safely, run in a sandbox, verdicts decided outside the kernel.
 
 c.Autograde.exporter_class = "coursegrader.exporter.SubmissionExporter"  # bad input, interrupted runs
+c.SubmissionExporter.optimistic_validation = True  # validate each notebook once, not after every step
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "coursegrader.cells.RestoreCells",  # edited, deleted, duplicated or foreign grade cells

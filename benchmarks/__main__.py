@@ -4,6 +4,8 @@
    the obvious way, on the same weights (the two agree to 1e-12, checked here too).
 2. Grading one submission: all 18 Lab 00 checks run in-process on handed-over results, against the
    cost of starting one Jupyter kernel, the floor of what `nbgrader autograde` pays per notebook.
+3. Grading a class of 200: `nbgrader autograde` against `course autograde --jobs 2`, the floor of
+   plain scripts, and peak memory at 50 and 200 submissions (benchmarks/class_grading.py).
 
     make benchmarks            # or: .venv/bin/python -m benchmarks
 """
@@ -76,13 +78,19 @@ def grading_benchmark() -> None:
     from coursekit.results import collect
     from tests.coursekit.test_checks import solved_namespace
 
+    from coursekit.selfcheck import running_versions
+
     CHECKS = grading_checks(LAB)
 
     print("\n2. grading one submission: the 18 checks in-process vs one kernel start")
     with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(io.StringIO()):
         namespace = solved_namespace(folder)  # the solution's own printout is not the benchmark's
-        checks_time = best_of(lambda: [run(check, handover.round_trip(collect(namespace, folder, LAB.results), LAB.results))
-                                       for check in CHECKS], number=5)
+        def grade_all():
+            results = handover.round_trip(collect(namespace, folder, LAB.results), LAB.results)
+            results.runtime_versions = running_versions()
+            return [run(check, results) for check in CHECKS]
+
+        checks_time = best_of(grade_all, number=5)
     kernel_times = []
     for _ in range(3):
         start = time.perf_counter()
@@ -98,6 +106,9 @@ def grading_benchmark() -> None:
 
 
 if __name__ == "__main__":
+    from benchmarks import class_grading
+
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     attention_benchmark()
     grading_benchmark()
+    class_grading.run()

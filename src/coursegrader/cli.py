@@ -1,5 +1,6 @@
 """The ``course`` command, as instructors have it: the students' verbs plus the grader's.
 
+    course autograde ASSIGNMENT       nbgrader's autograde for a whole class, in parallel (--jobs, --scheduler)
     course demo [ASSIGNMENT]          release, autograde a lab's example class, feedback, grades.csv, table
     course release [ASSIGNMENT]       regenerate release/ASSIGNMENT from source/ (nbgrader generate_assignment)
     course checks [ASSIGNMENT]        every check of a lab: grade_id, block, points, self-check or hidden
@@ -32,6 +33,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("assignment", nargs="?", default=None, help="the lab (default: every lab with an example class)")
     demo.add_argument("--class-dir", type=Path, default=None,
                       help="folder of <student>/ submission folders (default: tests/examples/ASSIGNMENT/class)")
+    grade = commands.add_parser("autograde", help="nbgrader's autograde for a whole class, in parallel")
+    grade.add_argument("assignment")
+    grade.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: the machine's cores)")
+    grade.add_argument("--student", nargs="+", default=[], metavar="ID", help="grade only these students")
+    grade.add_argument("--force", action="store_true", help="grade again what is already graded")
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on an existing Dask cluster (tcp://host:8786); needs a gradebook every worker reaches")
+    grade.add_argument("--db-url", default=None, metavar="URL",
+                       help="the gradebook (default: nbgrader_config.py's, or NBGRADER_DB_URL)")
     release = commands.add_parser("release", help="regenerate release/ASSIGNMENT from source/ with nbgrader")
     release.add_argument("assignment", nargs="?", default=None, help="the lab (default: every lab)")
     checks = commands.add_parser("checks", help="list a lab's checks, hidden ones included")
@@ -48,6 +58,16 @@ def main(argv: list[str] | None = None) -> int:
                 [lab for lab in all_labs() if example_class(root, lab).is_dir()]
             for lab in labs:
                 run_demo(root, lab, (args.class_dir or example_class(root, lab)).resolve(), console)
+        elif args.command == "autograde":
+            from coursegrader.autograde import autograde
+
+            root = find_course_root(Path.cwd())
+            summary = autograde(root, args.assignment, console, jobs=args.jobs, students=args.student, force=args.force,
+                                scheduler=args.scheduler, db_url=args.db_url)
+            console.print(f"{summary.count('graded')} graded, {summary.count('failed')} failed, "
+                          f"{summary.count('skipped')} skipped (already graded; --force grades them again) "
+                          f"in {summary.seconds:.1f} s; nbgrader's log: {summary.log_path.relative_to(root)}")
+            return 1 if summary.count("failed") else 0
         elif args.command == "release":
             from coursegrader.nbgrader_run import run_nbgrader
 

@@ -2,7 +2,7 @@
 
 1. regenerate ``release/`` from ``source/`` (``nbgrader generate_assignment``);
 2. place each example submission in ``submitted/<student>/<assignment>/``;
-3. autograde them (``nbgrader autograde``), reporting each student as it goes;
+3. autograde them (``course autograde``: nbgrader's autograde, in parallel, with a progress bar);
 4. write feedback HTML (``nbgrader generate_feedback``) and ``grades.csv`` (``nbgrader export``);
 5. print each student's score per block, with the path of their feedback report.
 
@@ -11,13 +11,13 @@ Every step is nbgrader's own command, configured by ``nbgrader_config.py``; noth
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
 
 from rich.console import Console
 
+from coursegrader.autograde import autograde
 from coursegrader.classreport import class_scores, render
 from coursegrader.nbgrader_run import run_nbgrader
 from coursekit.lab import Lab
@@ -78,17 +78,10 @@ def run_demo(course_root: Path, lab: Lab, class_dir: Path, console: Console) -> 
     students = place_class(class_dir, course_root, lab.assignment)
     done(t, f"{len(students)} submissions in submitted/")
 
-    t = step(f"autograde: nbgrader autograde {lab.assignment} (one kernel per student, in turn)")
-    graded = []
-
-    def progress(line: str) -> None:
-        match = re.search(r"Autograding .*/autograded/([^/]+)/", line)
-        if match:
-            graded.append(match.group(1))
-            console.print(f"  [{len(graded)}/{len(students)}] {match.group(1)}")
-
-    log = run_nbgrader(["autograde", lab.assignment, "--force"], course_root, on_line=progress)
-    done(t, f"autograded {len(graded)} submissions; nbgrader's log: {log.relative_to(course_root)}")
+    t = step(f"autograde: course autograde {lab.assignment} --force (nbgrader's autograde, in parallel)")
+    summary = autograde(course_root, lab.assignment, console, force=True)
+    done(t, f"graded {summary.count('graded')}, failed {summary.count('failed')}; "
+            f"nbgrader's log: {summary.log_path.relative_to(course_root)}")
 
     t = step(f"feedback: nbgrader generate_feedback {lab.assignment}")
     run_nbgrader(["generate_feedback", lab.assignment, "--force"], course_root)

@@ -10,6 +10,7 @@ bubblewrap does not reach the kernel behind it.
 from __future__ import annotations
 
 import os
+import uuid
 
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
@@ -26,12 +27,14 @@ def ipykernel_command(python: str) -> list[str]:
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts ``python -m ipykernel_launcher`` inside ``sandbox``."""
+    """Starts ``python -m ipykernel_launcher`` inside ``sandbox``, or, given a ``KernelFactory``, has it fork
+    a kernel into the sandbox (``coursegrader.factory``)."""
 
-    def __init__(self, sandbox: Sandbox, **kwargs):
+    def __init__(self, sandbox: Sandbox, factory=None, **kwargs):
         run_dir = str(sandbox.run_dir)
         super().__init__(transport="ipc", ip=os.path.join(run_dir, "kernel"), **kwargs)
-        self.sandbox = sandbox
+        self.sandbox, self.factory = sandbox, factory
+        self.kernel_arguments: list[str] = []
         self.connection_file = os.path.join(run_dir, "kernel.json")
         self._kernel_spec = KernelSpec(argv=sandbox.argv(ipykernel_command(sandbox.python)), env={},
                                        display_name="Python 3 (coursekit sandbox)", language="python",
@@ -40,6 +43,15 @@ class SandboxedKernelManager(AsyncKernelManager):
     @property
     def kernel_spec(self) -> KernelSpec:
         return self._kernel_spec
+
+    async def _async_pre_start_kernel(self, **kw):
+        if self.factory is not None and self.provisioner is None:
+            from coursegrader.factory import ForkedKernelProvisioner
+
+            self.kernel_id = self.kernel_id or str(uuid.uuid4())
+            self.kernel_arguments = list(kw.get("extra_arguments", []))
+            self.provisioner = ForkedKernelProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
+        return await super()._async_pre_start_kernel(**kw)
 
     def write_connection_file(self, **kwargs):
         result = super().write_connection_file(**kwargs)

@@ -128,8 +128,31 @@ class Sandbox:
                 args += ["--perms", "0755", "--dir", str(ancestor)]
         return args
 
+    def rlimits(self) -> dict[str, int]:
+        """The per-process limits, by ``resource`` name."""
+        limits = self.limits
+        return {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_NPROC": limits.processes, "RLIMIT_FSIZE": limits.file_bytes,
+                "RLIMIT_NOFILE": limits.open_files, "RLIMIT_CORE": 0}
+
     def argv(self, command: list[str]) -> list[str]:
         """``command`` (absolute paths) wrapped in bubblewrap and prlimit."""
+        args = self._bubblewrap(capabilities=self.as_root)
+        if self.as_root:
+            args += ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
+                     "--inh-caps=-all", "--bounding-set=-all"]
+        limits = self.limits
+        args += ["/usr/bin/prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
+                 f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0"]
+        return args + command
+
+    def holder_argv(self) -> list[str]:
+        """A sandbox holding nothing but a sleeping process, for a forked kernel to join (``coursegrader.zygote``).
+
+        It prints ``ready`` once bubblewrap has set the sandbox up, then sleeps until it is killed.
+        """
+        return [*self._bubblewrap(capabilities=False), "/bin/sh", "-c", "echo ready && exec /usr/bin/sleep infinity"]
+
+    def _bubblewrap(self, capabilities: bool) -> list[str]:
         readable = self.readable()
         binds = [*readable, self.run_dir, self.work_dir]
         args = [self.bubblewrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
@@ -138,9 +161,9 @@ class Sandbox:
                 "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
                 "--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.tmp_bytes), "--perms", "1777",
                 "--tmpfs", "/tmp"]
-        if self.as_root:
+        if capabilities:
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # for setpriv only; it drops them all
-        else:
+        if not self.as_root:
             args += ["--unshare-user"]
         args += self._directories(binds)
         for path in readable:
@@ -151,14 +174,7 @@ class Sandbox:
                  "--chdir", str(self.work_dir)]
         for name, value in self.environment_variables().items():
             args += ["--setenv", name, value]
-        args.append("--")
-        if self.as_root:
-            args += ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
-                     "--inh-caps=-all", "--bounding-set=-all"]
-        limits = self.limits
-        args += ["/usr/bin/prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
-                 f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0"]
-        return args + command
+        return [*args, "--"]
 
     # -------------------------------------------------------------------------
     # the folders the kernel writes in
@@ -256,12 +272,12 @@ def check_available(bubblewrap: str = "bwrap") -> None:
 class Watchdog:
     """Polls a running sandbox; kills it when its processes' memory or its folder's size passes a limit."""
 
-    def __init__(self, pid: int, work_dir: Path, limits: Limits, interval: float = 0.2):
-        self.pid, self.work_dir, self.limits, self.interval = pid, work_dir, limits, interval
+    def __init__(self, pids: list[int], work_dir: Path, limits: Limits, interval: float = 0.2):
+        self.pids, self.work_dir, self.limits, self.interval = pids, work_dir, limits, interval
         self.reason: str | None = None
         self.disk_full = False  # the reason is the folder's size or entries
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name=f"watchdog-{pid}", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name=f"watchdog-{pids[0]}", daemon=True)
 
     def __enter__(self) -> Watchdog:
         self._thread.start()
@@ -274,11 +290,13 @@ class Watchdog:
     def _resident_bytes(self) -> int:
         import psutil
 
-        try:
-            root = psutil.Process(self.pid)
-            processes = [root, *root.children(recursive=True)]
-        except psutil.Error:
-            return 0
+        processes = []
+        for pid in self.pids:
+            try:
+                root = psutil.Process(pid)
+                processes += [root, *root.children(recursive=True)]
+            except psutil.Error:
+                continue
         total = 0
         for process in processes:
             try:
@@ -320,7 +338,8 @@ class Watchdog:
                 elif entries > self.limits.disk_entries:
                     self.reason = f"it created more than {self.limits.disk_entries:,} files and folders"
             if self.reason:
-                kill_tree(self.pid)
+                for pid in self.pids:
+                    kill_tree(pid)
                 return
 
 

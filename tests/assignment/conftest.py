@@ -3,21 +3,25 @@
 - ``graded_course``: the whole ``course demo`` run (release, autograde, feedback, export) on the
   realistic class, as ``make demo`` does it;
 - ``adversarial_course``: ``nbgrader autograde`` on the attacks and odd inputs of the bank, with
-  short time limits, a secret in the grader's environment and ports listening on loopback.
+  short time limits, a secret in the grader's environment and ports listening on loopback;
+- ``graded_both_ways``: one class graded by ``nbgrader autograde`` and by ``course autograde --jobs 2``.
 """
 
 import io
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from coursegrader.nbgrader_run import run_nbgrader
+from coursegrader.nbgrader_run import nbgrader_env, run_nbgrader
 from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET, LISTENING_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,3 +126,39 @@ def adversarial_course(tmp_path_factory):
         log = autograde_class(course, BANK.names(folder="adversarial") + ["solution"],
                               env={ENVIRONMENT_SECRET: "hunter2-do-not-leak"})
     return GradedClass(course, log, listener.accepted)
+
+
+# -----------------------------------------------------------------------------
+# one class, graded by `nbgrader autograde` and by `course autograde --jobs 2`
+
+CLASS = BANK.names(kind="class") + ["bad_missing_notebook", "bad_folder_is_file", "bad_misnamed_notebook", "bad_links",
+                                     "forge_exit_kernel", "tamper_deleted_tests"]
+
+
+def course_with_class(folder: Path, names=CLASS) -> Path:
+    course = make_course(folder, TEST_LIMITS)
+    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+    for name in names:
+        BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
+    return course
+
+
+def run_course(args, course: Path, env=None) -> subprocess.CompletedProcess:
+    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
+    environment.update(env or {})
+    return subprocess.run([sys.executable, "-m", "coursegrader.cli", *args], cwd=course, env=environment,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="session")
+def graded_both_ways(tmp_path_factory):
+    by_nbgrader = course_with_class(tmp_path_factory.mktemp("by-nbgrader"))
+    by_course = course_with_class(tmp_path_factory.mktemp("by-course"))
+    env = {key: value for key, value in os.environ.items() if key != "NBGRADER_DB_URL"}
+    started = time.perf_counter()
+    run_nbgrader(["autograde", ASSIGNMENT], by_nbgrader)
+    nbgrader_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    result = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], by_course, env)
+    course_seconds = time.perf_counter() - started
+    return by_nbgrader, by_course, result, (nbgrader_seconds, course_seconds)

@@ -1,0 +1,136 @@
+"""Grading a whole class: `nbgrader autograde` against `course autograde --jobs 2`, side by side in one run.
+
+A class of N submissions is made from the example class (tests/examples/<assignment>/class/: correct
+notebooks and realistic mistakes, cycled), placed in two fresh copies of the course, and graded there
+by each command with the same nbgrader_config.py. Reported: the wall time of each command, their
+ratio, the time per submission, the floor (the same students' code run as plain `python` scripts,
+two at a time), and the peak memory of each command's whole process tree (sampled every 0.05 s),
+for two class sizes, to show whether memory stays flat as the class grows.
+"""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = "16-permutation-equivariance"
+
+
+def make_class(course: Path, size: int) -> list[Path]:
+    """``size`` submissions in ``course/submitted``, cycling through the example class; their notebooks."""
+    examples = sorted((ROOT / "tests" / "examples" / ASSIGNMENT / "class").glob("*/demo.ipynb"))
+    notebooks = []
+    for index, example in zip(range(size), itertools.cycle(examples)):
+        folder = course / "submitted" / f"s{index:04d}-{example.parent.name}" / ASSIGNMENT
+        folder.mkdir(parents=True)
+        shutil.copy(example, folder / "demo.ipynb")
+        notebooks.append(folder / "demo.ipynb")
+    return notebooks
+
+
+def make_course(folder: Path, size: int) -> tuple[Path, list[Path]]:
+    folder.mkdir(parents=True)
+    shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    shutil.copytree(ROOT / "source", folder / "source")
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=folder,
+                   check=True, capture_output=True)
+    return folder, make_class(folder, size)
+
+
+def measured(command: list[str], cwd: Path) -> tuple[float, float]:
+    """(wall seconds, peak MiB of the command's whole process tree)."""
+    peak = 0
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = threading.Event()
+
+    def sample():
+        nonlocal peak
+        while not done.is_set():
+            try:
+                root = psutil.Process(process.pid)
+                tree = [root, *root.children(recursive=True)]
+            except psutil.Error:
+                tree = []
+            total = 0
+            for member in tree:
+                try:
+                    total += member.memory_info().rss
+                except psutil.Error:
+                    pass
+            peak = max(peak, total)
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    returncode = process.wait()
+    done.set()
+    sampler.join()
+    if returncode != 0:
+        raise RuntimeError(f"`{' '.join(command)}` exited with {returncode}")
+    return time.perf_counter() - started, peak / 2**20
+
+
+def student_script(notebook: Path) -> str:
+    """The student's code as a plain script: every code cell but the test cells."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    return "\n\n".join(cell.source for cell in cells if cell.cell_type == "code"
+                       and not cell.metadata.get("nbgrader", {}).get("grade"))
+
+
+def floor(notebooks: list[Path], folder: Path) -> float:
+    """Wall seconds to run every student's code as `python script.py`, two at a time."""
+    scripts = []
+    for index, notebook in enumerate(notebooks):
+        work = folder / f"{index:04d}"
+        work.mkdir(parents=True)
+        (work / "demo.py").write_text(student_script(notebook))
+        scripts.append(work)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda work: subprocess.run([sys.executable, "demo.py"], cwd=work, capture_output=True), scripts))
+    return time.perf_counter() - started
+
+
+def run(sizes: tuple[int, int] = (50, 200)) -> None:
+    small, large = sizes
+    print(f"\n3. grading a class of {large} submissions (and {small}), same nbgrader_config.py, 2 cores")
+    with tempfile.TemporaryDirectory(prefix="coursekit-bench-") as folder:
+        base = Path(folder)
+        course_bin = str(Path(sys.executable).parent / "course")
+        figures = {}
+        for size in (small, large):
+            course, notebooks = make_course(base / f"course-{size}", size)
+            figures[("course", size)] = measured([course_bin, "autograde", ASSIGNMENT, "--jobs", "2"], course)
+        nbgrader_course, notebooks = make_course(base / "nbgrader", large)
+        figures[("nbgrader", large)] = measured([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT],
+                                                nbgrader_course)
+        floor_seconds = floor(notebooks, base / "floor")
+
+    nbgrader_seconds, nbgrader_peak = figures[("nbgrader", large)]
+    course_seconds, course_peak = figures[("course", large)]
+    small_seconds, small_peak = figures[("course", small)]
+    print(f"   {'':38} {'wall':>9} {'per submission':>15} {'peak memory':>12}")
+    print(f"   {'nbgrader autograde':38} {nbgrader_seconds:8.1f}s {nbgrader_seconds / large:14.3f}s {nbgrader_peak:10.0f}MiB")
+    print(f"   {'course autograde --jobs 2':38} {course_seconds:8.1f}s {course_seconds / large:14.3f}s {course_peak:10.0f}MiB")
+    print(f"   {f'course autograde --jobs 2 ({small})':38} {small_seconds:8.1f}s {small_seconds / small:14.3f}s "
+          f"{small_peak:10.0f}MiB")
+    print(f"   {'floor: plain python scripts, 2 at a time':38} {floor_seconds:8.1f}s {floor_seconds / large:14.3f}s")
+    print(f"   ratio nbgrader/course: {nbgrader_seconds / course_seconds:.1f}x; "
+          f"course per submission / floor: {course_seconds / floor_seconds:.1f}x; "
+          f"peak memory {large} vs {small} submissions: {course_peak / small_peak:.2f}x")
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,41 @@
+"""What two grading runs must agree on: the gradebook's content, and the autograded notebooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+
+def gradebook_content(db_url: str, assignment: str) -> dict:
+    """Every submission of ``assignment``: each grade and comment, as nbgrader stores them (ids aside)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    content = {}
+    with Gradebook(db_url) as gradebook:
+        for student in gradebook.students:
+            try:
+                submission = gradebook.find_submission(assignment, student.id)
+            except MissingEntry:
+                continue
+            content[student.id] = {
+                "timestamp": str(submission.timestamp),
+                "notebooks": {notebook.name: {
+                    "grades": sorted((grade.name, grade.auto_score, grade.manual_score, grade.extra_credit,
+                                      grade.needs_manual_grade, grade.max_score) for grade in notebook.grades),
+                    "comments": sorted((comment.name, comment.auto_comment, comment.manual_comment)
+                                       for comment in notebook.comments),
+                } for notebook in submission.notebooks},
+            }
+    return content
+
+
+def graded_notebooks(course: Path, assignment: str) -> dict[str, dict]:
+    """Every autograded notebook, without what differs from run to run: execution timings."""
+    notebooks = {}
+    for path in sorted(course.glob(f"autograded/*/{assignment}/*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            cell.metadata.pop("execution", None)
+        notebooks[str(path.relative_to(course))] = notebook
+    return notebooks

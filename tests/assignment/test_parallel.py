@@ -1,0 +1,89 @@
+"""`course autograde --jobs 2` leaves what `nbgrader autograde` leaves, faster, and keeps every kernel clean.
+
+One class is graded twice, in two copies of the course: by `nbgrader autograde` and by
+`course autograde --jobs 2`. The gradebooks must hold the same grades and comments, and the
+autograded notebooks must be equal apart from execution timings.
+"""
+
+import copy
+
+import nbformat
+
+from tests.assignment.conftest import ASSIGNMENT, CLASS, course_with_class, run_course
+from tests.assignment.gradebooks import gradebook_content, graded_notebooks
+from tests.examples.lab00 import BANK
+
+def test_the_gradebooks_are_the_same(graded_both_ways):
+    by_nbgrader, by_course, result, _ = graded_both_ways
+    assert result.returncode == 0, result.stdout + result.stderr
+    expected = gradebook_content(f"sqlite:///{by_nbgrader / 'gradebook.db'}", ASSIGNMENT)
+    assert set(expected) == set(CLASS)
+    assert gradebook_content(f"sqlite:///{by_course / 'gradebook.db'}", ASSIGNMENT) == expected
+
+
+def test_the_autograded_notebooks_are_the_same(graded_both_ways):
+    by_nbgrader, by_course, _, _ = graded_both_ways
+    expected = graded_notebooks(by_nbgrader, ASSIGNMENT)
+    assert len(expected) == len(CLASS)
+    assert graded_notebooks(by_course, ASSIGNMENT) == expected
+
+
+def test_progress_counts_each_submission_and_the_log_keeps_nbgraders_lines(graded_both_ways):
+    _, by_course, result, _ = graded_both_ways
+    lines = [line for line in result.stdout.splitlines() if line.strip().startswith("[")]
+    assert len(lines) == len(CLASS) and f"[{len(CLASS)}/{len(CLASS)}]" in lines[-1] and "ETA" in lines[-1]
+    assert f"{len(CLASS)} graded, 0 failed" in result.stdout
+    log = (by_course / "logs" / "course-autograde.log").read_text()
+    assert log.count("===== ") == len(CLASS) and "[AutogradeApp | INFO] Autograding" in log
+
+
+def test_a_second_run_skips_what_is_graded_and_grades_the_rest_once(graded_both_ways, tmp_path):
+    course = course_with_class(tmp_path / "course", ["solution", "bad_date"])
+    first = run_course(["autograde", ASSIGNMENT, "--student", "solution"], course)
+    assert "1 graded, 0 failed" in first.stdout, first.stdout + first.stderr
+    second = run_course(["autograde", ASSIGNMENT], course)
+    assert "1 graded, 0 failed, 1 skipped" in second.stdout, second.stdout + second.stderr
+    unknown = run_course(["autograde", ASSIGNMENT, "--student", "nobody"], course)
+    assert unknown.returncode != 0 and "no submission of" in unknown.stdout + unknown.stderr
+
+
+# -----------------------------------------------------------------------------
+# forked kernels start clean
+
+
+LEAVE_TRACES = '''
+import builtins, os, sys, threading, time, numpy, minimodel
+builtins.LEFT_BY_A = "A"
+numpy.LEFT_BY_A = minimodel.LEFT_BY_A = "A"
+os.environ["LEFT_BY_A"] = "A"
+sys.modules["left_by_a"] = sys
+with open("/tmp/left-by-a.txt", "w") as handle:
+    handle.write("A")
+threading.Thread(target=time.sleep, args=(600,), daemon=True).start()
+'''
+
+LOOK_FOR_TRACES = '''
+import builtins, os, sys, numpy, minimodel
+traces = [name for name, present in {
+    "builtins": hasattr(builtins, "LEFT_BY_A"), "numpy": hasattr(numpy, "LEFT_BY_A"),
+    "minimodel": hasattr(minimodel, "LEFT_BY_A"), "environ": "LEFT_BY_A" in os.environ,
+    "modules": "left_by_a" in sys.modules, "tmp": os.path.exists("/tmp/left-by-a.txt"),
+}.items() if present]
+heavy = [name for name in ("jsonschema", "nbgrader", "sqlalchemy", "coursegrader.labs", "nbclient") if name in sys.modules]
+print("TRACES", traces, "HEAVY", heavy, "PID", os.getpid())
+'''
+
+
+def test_each_kernel_starts_clean_and_light(tmp_path):
+    course = course_with_class(tmp_path / "course", [])
+    solution = nbformat.read(BANK.path_of("solution"), as_version=4)
+    for student, code in (("a_leaves_traces", LEAVE_TRACES), ("b_looks_for_them", LOOK_FOR_TRACES)):
+        notebook = copy.deepcopy(solution)
+        block_a = next(cell for cell in notebook.cells if cell.metadata.get("nbgrader", {}).get("grade_id") == "block_a")
+        block_a.source += "\n" + code
+        (course / "submitted" / student / ASSIGNMENT).mkdir(parents=True)
+        nbformat.write(notebook, course / "submitted" / student / ASSIGNMENT / "demo.ipynb")
+    result = run_course(["autograde", ASSIGNMENT, "--jobs", "1"], course)  # one worker: b's kernel comes after a's
+    assert "2 graded, 0 failed" in result.stdout, result.stdout + result.stderr
+    graded = (course / "autograded" / "b_looks_for_them" / ASSIGNMENT / "demo.ipynb").read_text()
+    assert "TRACES [] HEAVY []" in graded
