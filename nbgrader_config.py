@@ -12,6 +12,7 @@ nbgrader's own (see each module's docstring, and the README's "What the sandbox 
 import os
 from pathlib import Path
 
+from coursegrader.feedback import FeedbackExporter
 from coursekit.lab import all_labs
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this file)
@@ -55,6 +56,25 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.post_convert_hook = "coursegrader.ledger.record_graded"
+
+# Feedback: the results at the top, block by block and check by check; a hidden check shows its title,
+# outcome and message, never its code; Block D's marking scheme stays with the graders.
+c.GenerateFeedback.exporter_class = "coursegrader.feedback.FeedbackExporter"
+FeedbackExporter.configure(c)
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "coursegrader.feedback.FeedbackResults",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+# The marking scheme of a written answer sits in its locked instructions cell (nbgrader restores locked
+# cells from the gradebook, so graders see it in formgrader beside the answer), not in a task cell.
+c.ClearMarkScheme.enforce_metadata = False
+
+# Collecting from an LMS: a Canvas export, `<name>_[LATE_]<user id>_<submission id>_<file>`, collected by user id.
+c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
+c.FileNameCollectorPlugin.named_regexp = r"^(?P<name>.+?)_(?:LATE_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_(?P<file_id>.+)$"
 
 # Bounds for one submission (see coursegrader/execute.py for all of them).
 c.Execute.timeout = 60  # seconds per cell

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages the course's tooling runs: bubblewrap (bwrap), the sandbox every submission is
 # graded in; util-linux (prlimit, setpriv), which Debian always has; postgresql, the shared gradebook
-# of `course autograde --scheduler` (the suite starts a throwaway server with initdb and pg_ctl).
+# of `course autograde --scheduler` (the suite starts a throwaway server with initdb and pg_ctl);
+# chromium, the browser the suite's browser tests drive with Playwright (it downloads none).
 # Installs only what is missing.
 # Run by `make test` / `make demo` (and so by CI) on a fresh machine; needs root, or sudo.
 set -euo pipefail
@@ -9,6 +10,7 @@ missing=()
 command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 command -v prlimit >/dev/null 2>&1 || missing+=(util-linux)
 ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then as_root=(); elif command -v sudo >/dev/null 2>&1; then as_root=(sudo); else
   echo "install_system_deps: ${missing[*]} missing, and neither root nor sudo to install them (apt-get install ${missing[*]})" >&2

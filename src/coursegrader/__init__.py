@@ -1,14 +1,20 @@
 """coursegrader: the instructor's half of the course tooling. Students never receive it.
 
 It extends nbgrader through its own configuration (``nbgrader_config.py``) so that
-``nbgrader autograde ASSIGNMENT`` grades untrusted submissions safely:
+``nbgrader autograde ASSIGNMENT`` grades untrusted submissions safely, and adds the ``course`` verbs:
 
-- ``coursegrader.exporter``: takes submissions in (bad input, misnamed notebooks, interrupted runs);
-- ``coursegrader.cells``: restores edited, deleted or foreign grade cells;
-- ``coursegrader.sandbox``, ``coursegrader.kernel``, ``coursegrader.execute``: runs each notebook in a
+- ``coursegrader.exporter``, ``coursegrader.intake``: take submissions in (bad input, misnamed notebooks,
+  links, interrupted runs);
+- ``coursegrader.cells``: restore edited, deleted or foreign grade cells;
+- ``coursegrader.sandbox``, ``coursegrader.kernel``, ``coursegrader.execute``: run each notebook in a
   bubblewrap sandbox with limits, keeping what its test cells hand over;
-- ``coursegrader.verdicts``: decides every test cell's verdict in the grading process;
+- ``coursegrader.verdicts``: decide every test cell's verdict in the grading process;
 - ``coursegrader.ledger``: which submissions a run finished;
+- ``coursegrader.speedups``: two measured fixes for what nbgrader repeats per submission;
+- ``coursegrader.autograde``, ``coursegrader.factory``, ``coursegrader.zygote``, ``coursegrader.cluster``:
+  ``course autograde``, a class in parallel on forked sandboxed kernels, or on a Dask cluster;
+- ``coursegrader.report``, ``coursegrader.feedback``, ``coursegrader.classreport``: each submission's
+  results, the student's feedback page, the class report, CSV and results.json;
 - ``coursegrader.labs``: each lab's hidden checks and reference computations;
-- ``coursegrader.demo``, ``coursegrader.classreport``, ``coursegrader.cli``: the ``course`` command.
+- ``coursegrader.demo``, ``coursegrader.cli``: ``make demo`` and the ``course`` command.
 """

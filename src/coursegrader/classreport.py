@@ -1,82 +1,244 @@
-"""Scores per student and per lab block, read from nbgrader's gradebook, and their table.
+"""What the class did, for the instructor and the LMS: the console table, a one-page HTML report with plots,
+a per-student, per-check CSV, and a Gradescope-format ``results.json`` per submission.
 
-A block's score is the sum of its cells' scores; the lab says which block a grade_id belongs to
-(``Lab.block_of``). Manually graded cells not yet graded are reported as pending, not as zero.
+All of them read ``coursegrader.report`` and count totals its way: autograded checks out of their
+points, written answers pending until a grader scores them, one total.
+
+    reports/<assignment>/report.html            score distribution, pass rate per check, common failures, pending
+    reports/<assignment>/checks.csv             one row per student and check
+    reports/<assignment>/results/<student>/results.json   Gradescope's autograder format
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+import csv
+import html
+import io
+import json
+import re
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from coursegrader.report import FAILED, PASSED, PENDING, Results, points, total_text
 from coursekit.lab import Lab
 
-@dataclass
-class BlockScore:
-    score: float = 0.0
-    max_score: float = 0.0
-    pending: bool = False  # a manually graded cell still waits for a grader
+
+# -----------------------------------------------------------------------------
+# the console table
 
 
-@dataclass
-class StudentScores:
-    student: str
-    blocks: dict[str, BlockScore] = field(default_factory=dict)
-    feedback: Path | None = None
-
-    @property
-    def autograded(self) -> tuple[float, float]:
-        done = [block for block in self.blocks.values() if not block.pending]
-        return sum(block.score for block in done), sum(block.max_score for block in done)
-
-
-def class_scores(db_url: str, lab: Lab, course_root: Path) -> list[StudentScores]:
-    """Every student with a submission of ``lab``, with per-block scores."""
-    from nbgrader.api import Gradebook, MissingEntry  # nbgrader imports slowly: only when asked
-
-    rows = []
-    with Gradebook(db_url) as gradebook:
-        for student in sorted(gradebook.students, key=lambda student: student.id):
-            try:
-                submission = gradebook.find_submission_notebook(lab.notebook, lab.assignment, student.id)
-            except MissingEntry:
-                continue
-            row = StudentScores(student.id)
-            for grade in submission.grades:
-                block = row.blocks.setdefault(lab.block_of(grade.name) or "?", BlockScore())
-                block.max_score += grade.max_score
-                if grade.needs_manual_grade:
-                    block.pending = True
-                else:
-                    block.score += grade.score
-            html = course_root / "feedback" / student.id / lab.assignment / f"{lab.notebook}.html"
-            row.feedback = html if html.exists() else None
-            rows.append(row)
-    return rows
-
-
-def _cell(block: BlockScore | None) -> str:
-    if block is None:
+def _block_cell(rows) -> str:
+    if not rows:
         return "–"
-    if block.pending:
-        return f"[yellow]?[/]/{block.max_score:g}"
-    colour = "green" if block.score == block.max_score else ("red" if block.score == 0 else "yellow")
-    return f"[{colour}]{block.score:g}[/]/{block.max_score:g}"
+    possible = sum(row.points for row in rows)
+    if any(row.status == PENDING for row in rows):
+        return f"[yellow]?[/]/{points(possible)}"
+    earned = sum(row.earned or 0 for row in rows)
+    colour = "green" if earned == possible else ("red" if earned == 0 else "yellow")
+    return f"[{colour}]{points(earned)}[/]/{points(possible)}"
 
 
-def render(rows: list[StudentScores], lab: Lab, console: Console, course_root: Path) -> None:
-    table = Table(title="Scores per block (? = awaits manual grading)", title_justify="left")
+def render(everyone: list[Results], lab: Lab, console: Console, course_root: Path) -> None:
+    table = Table(title="Scores per block (? = awaits a grader)", title_justify="left")
     table.add_column("student", no_wrap=True)
     for block in lab.blocks:
-        table.add_column(block, justify="right", no_wrap=True)
-    table.add_column("autograded", justify="right", no_wrap=True)
-    table.add_column("feedback report", no_wrap=True, overflow="fold")
-    for row in rows:
-        score, max_score = row.autograded
-        feedback = str(row.feedback.relative_to(course_root)) if row.feedback else "–"
-        table.add_row(row.student, *(_cell(row.blocks.get(block)) for block in lab.blocks),
-                      f"[bold]{score:g}[/]/{max_score:g}", feedback)
+        table.add_column(block, justify="right", no_wrap=True, min_width=5)
+    table.add_column("autograded", justify="right", no_wrap=True, min_width=7)
+    table.add_column("total", justify="right", no_wrap=True, min_width=5)
+    table.add_column("feedback report", overflow="fold")
+    for results in everyone:
+        auto_earned, auto_possible = results.autograded
+        feedback = course_root / "feedback" / results.student / lab.assignment / f"{lab.notebook}.html"
+        table.add_row(results.student, *(_block_cell([row for row in results.rows if row.block == block])
+                                         for block in lab.blocks),
+                      f"[bold]{points(auto_earned)}[/]/{points(auto_possible)}", total_text(results),
+                      str(feedback.relative_to(course_root)) if feedback.exists() else "–")
     console.print(table)
+
+
+# -----------------------------------------------------------------------------
+# the CSV and results.json
+
+
+def write_csv(everyone: list[Results], path: Path) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["student", "block", "grade_id", "check", "visibility", "points", "earned", "status", "message"])
+        for results in everyone:
+            for row in results.rows:
+                writer.writerow([results.student, row.block, row.grade_id, row.title,
+                                 "manual" if row.manual else ("hidden" if row.hidden else "self-check"),
+                                 points(row.points), "" if row.earned is None else points(row.earned), row.status,
+                                 row.message])
+    return path
+
+
+def gradescope_results(results: Results) -> dict:
+    """Gradescope's autograder format: hidden checks stay hidden until grades are published."""
+    earned, possible, pending = results.total
+    tests = []
+    for row in results.rows:
+        if row.manual and row.status == PENDING:
+            continue
+        tests.append({"name": row.title, "number": row.grade_id, "score": row.earned or 0.0, "max_score": row.points,
+                      "status": PASSED if row.earned and row.earned >= row.points else FAILED,
+                      "output": row.message, "visibility": "after_published" if row.hidden else "visible",
+                      "tags": [f"Block {row.block}"]})
+    auto_earned, auto_possible = results.autograded
+    output = f"Autograded checks: {points(auto_earned)}/{points(auto_possible)}. Total: {total_text(results)}."
+    return {"score": earned, "output": output, "visibility": "visible", "tests": tests,
+            "extra_data": {"student": results.student, "max_score": possible, "pending_manual_points": pending}}
+
+
+def write_results_json(everyone: list[Results], folder: Path) -> list[Path]:
+    written = []
+    for results in everyone:
+        path = folder / results.student / "results.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(gradescope_results(results), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+# -----------------------------------------------------------------------------
+# the HTML report
+
+
+def _png(figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _figures(lab: Lab, everyone: list[Results], checks) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    auto_possible = everyone[0].autograded[1] if everyone else 0
+    figures = {}
+    figure, axes = pyplot.subplots(figsize=(6.5, 3))
+    scores = [results.autograded[0] for results in everyone]
+    axes.hist(scores, bins=[value - 0.5 for value in range(int(auto_possible) + 2)], color="#4c72b0", edgecolor="white")
+    axes.set_xlabel(f"autograded points (of {points(auto_possible)})")
+    axes.set_ylabel("students")
+    axes.set_xlim(-0.5, auto_possible + 0.5)
+    axes.set_title("Score distribution")
+    figures["distribution"] = _png(figure)
+    pyplot.close(figure)
+
+    figure, axes = pyplot.subplots(figsize=(6.5, 0.32 * len(checks) + 1))
+    titles, rates = [], []
+    for check in checks:
+        outcomes = [row.status == PASSED for results in everyone for row in results.rows if row.grade_id == check.grade_id]
+        titles.append(f"{check.block}: {check.title}"[:60])
+        rates.append(100 * sum(outcomes) / len(outcomes) if outcomes else 0)
+    axes.barh(range(len(titles)), rates, color=["#55a868" if rate >= 75 else "#dd8452" if rate >= 40 else "#c44e52"
+                                                for rate in rates])
+    axes.set_yticks(range(len(titles)), titles, fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlim(0, 100)
+    axes.set_xlabel("% of students passing")
+    axes.set_title("Pass rate per check")
+    figures["pass_rate"] = _png(figure)
+    pyplot.close(figure)
+    return figures
+
+
+def common_failures(everyone: list[Results], limit: int = 10) -> list[tuple[str, str, int, str]]:
+    """(check title, what was found with numbers masked, count, one full message), most frequent first."""
+    counts: Counter = Counter()
+    example = {}
+    for results in everyone:
+        for row in results.rows:
+            if row.status != FAILED:
+                continue
+            found = next((line.split(":", 1)[1].strip() for line in row.message.splitlines()
+                          if line.strip().startswith("found:")), row.message.strip().splitlines()[0] if row.message else "")
+            key = (row.title, re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "#", found))
+            counts[key] += 1
+            example.setdefault(key, row.message)
+    return [(title, found, count, example[(title, found)]) for (title, found), count in counts.most_common(limit)]
+
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}: class report</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 72em; color: #222; }}
+h1 {{ font-size: 1.6em; }} h2 {{ font-size: 1.2em; margin-top: 2em; }}
+table {{ border-collapse: collapse; margin: 0.5em 0; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }}
+th {{ background: #f3f3f3; }} td.number {{ text-align: right; }}
+.plots {{ display: flex; flex-wrap: wrap; gap: 2em; align-items: flex-start; }}
+pre {{ margin: 0; white-space: pre-wrap; font-size: 0.85em; }}
+.pending {{ color: #b35c00; font-weight: bold; }}
+</style></head><body>
+<h1>{title}: class report</h1>
+<p>{count} graded submissions · autograded median {median} / {auto_possible} · {pending_count} written answers await a grader.
+Per student and check: <a href="checks.csv">checks.csv</a>.</p>
+<div class="plots">
+<figure><img id="distribution" alt="score distribution" src="{distribution}"><figcaption>Autograded points per student.</figcaption></figure>
+<figure><img id="pass-rate" alt="pass rate per check" src="{pass_rate}"><figcaption>Share of the class passing each check.</figcaption></figure>
+</div>
+<h2>Most common failures</h2>
+<table id="failures"><thead><tr><th>check</th><th>what was found</th><th>students</th><th>one message in full</th></tr></thead>
+<tbody>{failures}</tbody></table>
+<h2>Awaiting a grader</h2>
+<table id="pending"><thead><tr><th>student</th><th>written answer</th><th>points</th></tr></thead><tbody>{pending}</tbody></table>
+<h2>Students</h2>
+<table id="students"><thead><tr><th>student</th>{block_headers}<th>autograded</th><th>total</th></tr></thead>
+<tbody>{students}</tbody></table>
+</body></html>
+"""
+
+
+def write_html(lab: Lab, everyone: list[Results], checks, path: Path) -> Path:
+    esc = html.escape
+    figures = _figures(lab, everyone, checks)
+    failures = "".join(f"<tr><td>{esc(title)}</td><td>{esc(found)}</td><td class='number'>{count}</td>"
+                       f"<td><pre>{esc(message)}</pre></td></tr>" for title, found, count, message in common_failures(everyone))
+    pending_rows = [(results.student, row) for results in everyone for row in results.rows if row.status == PENDING]
+    pending = "".join(f"<tr><td>{esc(student)}</td><td>{esc(row.title)}</td><td class='number'>{points(row.points)}</td></tr>"
+                      for student, row in pending_rows) or "<tr><td colspan='3'>none</td></tr>"
+    students = []
+    for results in everyone:
+        cells = []
+        for block in lab.blocks:
+            rows = [row for row in results.rows if row.block == block]
+            if any(row.status == PENDING for row in rows):
+                cells.append(f"<td class='number pending'>?/{points(sum(row.points for row in rows))}</td>")
+            else:
+                cells.append(f"<td class='number'>{points(sum(row.earned or 0 for row in rows))}/"
+                             f"{points(sum(row.points for row in rows))}</td>" if rows else "<td>–</td>")
+        earned, possible = results.autograded
+        students.append(f"<tr><td>{esc(results.student)}</td>{''.join(cells)}<td class='number'>{points(earned)}/"
+                        f"{points(possible)}</td><td>{esc(total_text(results))}</td></tr>")
+    scores = sorted(results.autograded[0] for results in everyone)
+    median = points(scores[len(scores) // 2]) if scores else "–"
+    path.write_text(PAGE.format(
+        title=esc(lab.title), count=len(everyone), median=median,
+        auto_possible=points(everyone[0].autograded[1]) if everyone else "–", pending_count=len(pending_rows),
+        distribution=figures["distribution"], pass_rate=figures["pass_rate"],
+        failures=failures or "<tr><td colspan='4'>no failures</td></tr>", pending=pending,
+        block_headers="".join(f"<th>{esc(block)}</th>" for block in lab.blocks), students="".join(students)),
+        encoding="utf-8")
+    return path
+
+
+def write_reports(lab: Lab, db_url: str, course_root: Path) -> dict[str, object]:
+    """Write the HTML report, the CSV and every results.json; return their paths."""
+    from coursegrader.labs import grading_checks
+    from coursegrader.report import class_results
+
+    everyone = class_results(lab, db_url, course_root)
+    folder = Path(course_root) / "reports" / lab.assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    return {"html": write_html(lab, everyone, list(grading_checks(lab)), folder / "report.html"),
+            "csv": write_csv(everyone, folder / "checks.csv"),
+            "results": write_results_json(everyone, folder / "results"),
+            "everyone": everyone}

@@ -3,6 +3,7 @@
     course autograde ASSIGNMENT       nbgrader's autograde for a whole class, in parallel (--jobs, --scheduler)
     course demo [ASSIGNMENT]          release, autograde a lab's example class, feedback, grades.csv, table
     course release [ASSIGNMENT]       regenerate release/ASSIGNMENT from source/ (nbgrader generate_assignment)
+    course report ASSIGNMENT          the class report (HTML, plots), a per-check CSV, a results.json per submission
     course checks [ASSIGNMENT]        every check of a lab: grade_id, block, points, self-check or hidden
     course export NOTEBOOK            a completed notebook -> the lab's deliverable files
 
@@ -42,6 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade on an existing Dask cluster (tcp://host:8786); needs a gradebook every worker reaches")
     grade.add_argument("--db-url", default=None, metavar="URL",
                        help="the gradebook (default: nbgrader_config.py's, or NBGRADER_DB_URL)")
+    report = commands.add_parser("report", help="the class report (HTML with plots), a per-check CSV, results.json files")
+    report.add_argument("assignment")
     release = commands.add_parser("release", help="regenerate release/ASSIGNMENT from source/ with nbgrader")
     release.add_argument("assignment", nargs="?", default=None, help="the lab (default: every lab)")
     checks = commands.add_parser("checks", help="list a lab's checks, hidden ones included")
@@ -68,6 +71,16 @@ def main(argv: list[str] | None = None) -> int:
                           f"{summary.count('skipped')} skipped (already graded; --force grades them again) "
                           f"in {summary.seconds:.1f} s; nbgrader's log: {summary.log_path.relative_to(root)}")
             return 1 if summary.count("failed") else 0
+        elif args.command == "report":
+            from coursegrader.classreport import render, write_reports
+            from coursegrader.demo import course_db_url
+
+            lab = find_lab(args.assignment)
+            root = find_course_root(Path.cwd())
+            written = write_reports(lab, course_db_url(root), root)
+            render(written["everyone"], lab, console, root)
+            console.print(f"class report: {written['html']}\nper student and check: {written['csv']}\n"
+                          f"results.json ({len(written['results'])}): {written['html'].parent / 'results'}/<student>/results.json")
         elif args.command == "release":
             from coursegrader.nbgrader_run import run_nbgrader
 

@@ -4,7 +4,8 @@
 2. place each example submission in ``submitted/<student>/<assignment>/``;
 3. autograde them (``course autograde``: nbgrader's autograde, in parallel, with a progress bar);
 4. write feedback HTML (``nbgrader generate_feedback``) and ``grades.csv`` (``nbgrader export``);
-5. print each student's score per block, with the path of their feedback report.
+5. write the class report, the per-check CSV and a results.json per submission (``course report``);
+6. print each student's score per block, with the paths of all of it.
 
 Every step is nbgrader's own command, configured by ``nbgrader_config.py``; nothing here grades.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 
 from coursegrader.autograde import autograde
-from coursegrader.classreport import class_scores, render
+from coursegrader.classreport import render, write_reports
 from coursegrader.nbgrader_run import run_nbgrader
 from coursekit.lab import Lab
 
@@ -91,8 +92,16 @@ def run_demo(course_root: Path, lab: Lab, class_dir: Path, console: Console) -> 
     run_nbgrader(["export"], course_root)
     done(t, "wrote grades.csv")
 
-    rows = [row for row in class_scores(course_db_url(course_root), lab, course_root) if row.student in students]
+    t = step(f"reports: course report {lab.assignment}")
+    written = write_reports(lab, course_db_url(course_root), course_root)
+    done(t, "class report, CSV and results.json")
+
+    everyone = [results for results in written["everyone"] if results.student in students]
     console.print()
-    render(rows, lab, console, course_root)
-    console.print(f"grades: {course_root / 'grades.csv'}\nfeedback: {course_root / 'feedback'}/<student>/{lab.assignment}/{lab.notebook}.html")
+    render(everyone, lab, console, course_root)
+    console.print(f"grades: {course_root / 'grades.csv'}\n"
+                  f"feedback: {course_root / 'feedback'}/<student>/{lab.assignment}/{lab.notebook}.html\n"
+                  f"class report: {written['html']}\n"
+                  f"per student and check: {written['csv']}\n"
+                  f"results.json for an LMS: {written['html'].parent / 'results'}/<student>/results.json")
     console.print(f"[dim]done in {time.perf_counter() - started:.0f} s[/]")

@@ -79,7 +79,7 @@ def run_student_command(args, console: Console) -> int:
 def make_console() -> Console:
     console = Console()
     if not console.is_terminal:
-        console.width = max(console.width, 150)  # a log or a pipe: room for whole tables
+        console.width = max(console.width, 200)  # a log or a pipe: room for whole tables
     return console
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from coursekit import handover
-from coursekit.checks import run
+from coursekit.checks import CheckResult, run
 from coursekit.results import collect
 
 HANDOVER_DIR_VARIABLE = "COURSEKIT_HANDOVER_DIR"
@@ -75,3 +75,39 @@ def make_run_check(lab) -> Callable[[str, dict], None]:
         print(f"✔ passed ({points}): {outcome.message}")
 
     return run_check
+
+
+def summary_table(lab, outcomes: list[tuple[object, CheckResult]]) -> str:
+    """The self-checks' outcomes as plain text: one line per check, then what is left to the grader."""
+    lines = [f"Self-checks of {lab.title}"]
+    width = max(len(f"{check.points:g}") for check, _ in outcomes)
+    for check, outcome in outcomes:
+        mark = "✔" if outcome.passed else "✘"
+        earned = f"{outcome.score:g}/{check.points:g}".rjust(2 * width + 1)
+        found = ""
+        if not outcome.passed:
+            found = next((line.split(":", 1)[1].strip() for line in outcome.message.splitlines()
+                          if line.strip().startswith("found:")), "")
+            found = f" — {found}" if found else ""
+        lines.append(f"  {mark} {earned}  Block {check.block}  {check.title}{found}")
+    passed = sum(outcome.passed for _, outcome in outcomes)
+    earned = sum(outcome.score for _, outcome in outcomes)
+    possible = sum(check.points for check, _ in outcomes)
+    lines.append(f"{passed} of {len(outcomes)} self-checks pass: {earned:g}/{possible:g} points. Hidden checks, "
+                 "and answers graded by hand, are graded after you submit.")
+    return "\n".join(lines)
+
+
+def make_check_all(lab) -> Callable[[dict], None]:
+    """A ``check_all(namespace)`` for one lab: every self-check at once, as a table, before submitting."""
+
+    def check_all(namespace: dict) -> None:
+        if os.environ.get(HANDOVER_DIR_VARIABLE):
+            print("(self-checks are not run at grading: every check is, in the grader)")
+            return
+        results = handover.round_trip(collect(namespace, os.getcwd(), lab.results), lab.results)
+        results.runtime_versions = running_versions()
+        print(summary_table(lab, [(check, run(check, results)) for check in lab.self_checks]))
+
+    return check_all
+

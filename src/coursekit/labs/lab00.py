@@ -5,6 +5,8 @@ In a notebook test cell::
     from coursekit.labs.lab00 import run_check
     run_check("test_block_b_assertion", globals())
 
+and, before submitting, every self-check at once: ``check_all(globals())``.
+
 Everything here is what students receive: the lab's public constants (all stated in the lab's
 text) and the visible checks they run before submitting. The hidden checks and the reference
 computations behind them live in ``coursegrader.labs.lab00``, which the student kit never holds.
@@ -23,7 +25,7 @@ from coursekit import checkers
 from coursekit.checks import Check, CheckFailed, Registry
 from coursekit.lab import Deliverables, Lab
 from coursekit.results import LabResults, ResultSpec
-from coursekit.selfcheck import make_run_check
+from coursekit.selfcheck import make_check_all, make_run_check
 from minimodel import MultiHeadAttention, default_tokenizer, sinusoidal_pe
 
 # -----------------------------------------------------------------------------
@@ -320,3 +322,4 @@ LAB = Lab(
 )
 
 run_check = make_run_check(LAB)
+check_all = make_check_all(LAB)

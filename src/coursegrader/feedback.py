@@ -1,0 +1,58 @@
+"""The student's feedback page, as ``nbgrader generate_feedback`` writes it with the course's configuration.
+
+``nbgrader_config.py`` gives ``GenerateFeedback`` these steps, after nbgrader's ``GetGrades``:
+
+- ``FeedbackResults`` puts the submission's results (``coursegrader.report``) in the resources,
+  for the page's summary: every block and check with its title, points, outcome and message, the
+  written answer pending until a grader scores it, and one total;
+- nbgrader's ``ClearHiddenTests`` and ``ClearMarkScheme`` take the hidden tests' code and the
+  graders' marking scheme out of the notebook before it is rendered: a hidden check shows its
+  title, outcome and message, never its code;
+
+and ``FeedbackExporter``, nbgrader's HTML exporter with the course's template
+(``coursegrader/templates/coursekit-feedback``), which puts the summary at the top and says
+"pending" where nbgrader's own template says "0 / 4". HTML in what students wrote is sanitised.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbconvert.exporters import HTMLExporter
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def nbgrader_templates() -> str:
+    import nbgrader
+
+    return str(Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates")
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbgrader's feedback exporter; ``configure`` gives it the course's template (its own config section:
+    nbgrader sets ``HTMLExporter``'s template for every HTML export, formgrader's included)."""
+
+    @staticmethod
+    def configure(c) -> None:
+        c.FeedbackExporter.template_name = "coursekit-feedback"
+        c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES), nbgrader_templates()]
+        c.FeedbackExporter.sanitize_html = True
+
+
+class FeedbackResults(NbGraderPreprocessor):
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        from coursegrader.labs import grading_checks
+        from coursegrader.report import submission_results, total_text
+        from coursekit.lab import find_lab
+
+        info = resources["nbgrader"]
+        lab = find_lab(info["assignment"])
+        with Gradebook(info["db_url"]) as gradebook:
+            results = submission_results(lab, grading_checks(lab), gradebook, info["student"], nb)
+        resources["coursekit"] = {"lab": lab, "results": results, "total": total_text(results),
+                                  "rows": {row.grade_id: row for row in results.rows}}
+        return nb, resources
