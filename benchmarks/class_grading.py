@@ -27,6 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "16-permutation-equivariance"
 
 
+def environment() -> dict[str, str]:
+    """The instructor's environment (the venv's tools first on PATH), with the course's own gradebook."""
+    from coursegrader.nbgrader_run import nbgrader_env
+
+    return {name: value for name, value in nbgrader_env().items() if name != "NBGRADER_DB_URL"}
+
+
 def make_class(course: Path, size: int) -> list[Path]:
     """``size`` submissions in ``course/submitted``, cycling through the example class; their notebooks."""
     examples = sorted((ROOT / "tests" / "examples" / ASSIGNMENT / "class").glob("*/demo.ipynb"))
@@ -44,7 +51,7 @@ def make_course(folder: Path, size: int) -> tuple[Path, list[Path]]:
     shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
     shutil.copytree(ROOT / "source", folder / "source")
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=folder,
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=environment())
     return folder, make_class(folder, size)
 
 
@@ -52,7 +59,7 @@ def measured(command: list[str], cwd: Path) -> tuple[float, float]:
     """(wall seconds, peak MiB of the command's whole process tree)."""
     peak = 0
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment())
     done = threading.Event()
 
     def sample():

@@ -7,7 +7,7 @@ keeps its configuration (``Execute.timeout`` is the limit per cell). What it add
   processes, file size and disk, and a time limit for the whole notebook;
 - test cells hand their results over as files (``coursekit.selfcheck``); right after each test
   cell the grader takes them out of the sandbox's reach, so ``TrustedVerdicts`` can grade them;
-- a cell's output is capped (and the cell interrupted past the cap), only inert output types are
+- a cell's output is capped (the kernel itself stops a cell past twice the cap), only inert output types are
   kept (no HTML, SVG or JavaScript reaches the instructor's browser), widget messages are ignored;
 - a kernel that dies, hangs or is killed by the watchdog stops the run at that cell: the cells
   before it keep their results, the cells after it are marked as not run, and the next
@@ -162,7 +162,8 @@ class SandboxedExecute(Execute):
                 from coursegrader.factory import KernelFactory
 
                 factory = KernelFactory.shared()
-            self.km = SandboxedKernelManager(self._sandbox, factory=factory, config=self.config)
+            self.km = SandboxedKernelManager(self._sandbox, self._kernel_output_limit, factory=factory,
+                                             config=self.config)
         return self.km
 
     def output(self, outs, msg, display_id, cell_index):
@@ -174,11 +175,12 @@ class SandboxedExecute(Execute):
             if not self._cell_truncated:
                 self._cell_truncated = True
                 limit = self.max_cell_output_bytes if over_cell else self.max_output_bytes
+                # No interrupt from here: it would reach the kernel late, in whatever cell runs by then.
+                # The kernel stops a cell that prints on (coursekit.outputlimit, at twice this cap); one
+                # whose code removed that cap runs to the cell's time limit, its output dropped here.
                 outs.append(new_output("stream", name="stdout", text=(
                     f"\n[output cut by the grader: more than {limit:,} characters"
-                    f"{' in this cell, which was interrupted' if over_cell else ' in this notebook'}]\n")))
-                if over_cell:
-                    asyncio.ensure_future(self._interrupt())
+                    f"{' in this cell' if over_cell else ' in this notebook'}]\n")))
             return None
         content = msg.get("content", {})
         if msg.get("msg_type") in ("display_data", "execute_result") and isinstance(content.get("data"), dict):
@@ -241,12 +243,6 @@ class SandboxedExecute(Execute):
     def handle_comm_msg(self, outs, msg, cell_index):
         return None  # widgets play no part in grading
 
-    async def _interrupt(self):
-        try:
-            await self.km.interrupt_kernel()
-        except Exception:  # noqa: BLE001 — the kernel may be gone already
-            pass
-
     # -------------------------------------------------------------------------
     # the run
 
@@ -263,7 +259,13 @@ class SandboxedExecute(Execute):
     def _unsandboxed_argv(self) -> list[str]:
         limits = self._limits()
         return ["prlimit", f"--as={limits.memory_bytes}", f"--fsize={limits.file_bytes}", "--core=0",
-                *ipykernel_command(self._python())]
+                *ipykernel_command(self._python(), self._kernel_output_limit)]
+
+    @property
+    def _kernel_output_limit(self) -> int:
+        # twice the grader's cap: the grader sees the cell cross its own cap first and says so; the kernel's
+        # cap stops a runaway cell even when the grader's interrupt comes late
+        return 2 * self.max_cell_output_bytes
 
     def _python(self) -> str:
         import sys

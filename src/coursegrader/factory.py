@@ -26,6 +26,7 @@ from pathlib import Path
 import psutil
 from jupyter_client.provisioning import LocalProvisioner
 
+from coursegrader.kernel import startup_argument
 from coursegrader.sandbox import Sandbox
 
 FACTORY_ENVIRONMENT = ("PATH", "LANG", "LC_ALL")  # all the factory inherits: kernels are copies of it
@@ -91,7 +92,7 @@ class ForkedKernelProvisioner(LocalProvisioner):
             holder=holder, work_dir=str(sandbox.work_dir), connection_file=km.connection_file,
             log=str(Path(log.name)) if log is not None and hasattr(log, "name") else os.devnull,
             uid=sandbox.uid, limits=sandbox.rlimits(), env=sandbox.environment_variables(),
-            arguments=[*km.kernel_arguments, "--IPKernelApp.exec_lines=import sys; sys.path.insert(0, '')"])
+            arguments=[*km.kernel_arguments, startup_argument(km.output_limit)])
         return self.connection_info
 
     def _holder_pid(self) -> int:

@@ -18,25 +18,39 @@ from jupyter_client.manager import AsyncKernelManager
 from coursegrader.sandbox import Sandbox
 
 
-def ipykernel_command(python: str) -> list[str]:
+def startup_argument(output_limit: int) -> str:
+    """The kernel's first lines, run before any of the student's."""
+    lines = [
+        # cap each cell's printing inside the kernel too (coursekit.outputlimit)
+        f"__import__('coursekit.outputlimit').outputlimit.install({int(output_limit)})",
+        # quit() and exit() would stop the kernel 0.1 s later, in whichever cell runs by then: a
+        # grading kernel ignores them, and the notebook is graded to its end
+        "get_ipython().ask_exit = lambda: None",
+        # the submission's folder back on sys.path, as a kernel normally has it
+        "import sys",
+        "sys.path.insert(0, '')",
+    ]
+    return "--IPKernelApp.exec_lines=" + "; ".join(lines)
+
+
+def ipykernel_command(python: str, output_limit: int) -> list[str]:
     # -P: the submission's folder is not on sys.path while the kernel starts, so a file named like a
     # module the kernel imports (zmq.py, numpy.py) cannot replace it; exec_lines puts it back for the
     # student's own code, as a kernel normally has it.
-    return [python, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}",
-            "--IPKernelApp.exec_lines=import sys; sys.path.insert(0, '')"]
+    return [python, "-P", "-m", "ipykernel_launcher", "-f", "{connection_file}", startup_argument(output_limit)]
 
 
 class SandboxedKernelManager(AsyncKernelManager):
     """Starts ``python -m ipykernel_launcher`` inside ``sandbox``, or, given a ``KernelFactory``, has it fork
     a kernel into the sandbox (``coursegrader.factory``)."""
 
-    def __init__(self, sandbox: Sandbox, factory=None, **kwargs):
+    def __init__(self, sandbox: Sandbox, output_limit: int, factory=None, **kwargs):
         run_dir = str(sandbox.run_dir)
         super().__init__(transport="ipc", ip=os.path.join(run_dir, "kernel"), **kwargs)
-        self.sandbox, self.factory = sandbox, factory
+        self.sandbox, self.factory, self.output_limit = sandbox, factory, output_limit
         self.kernel_arguments: list[str] = []
         self.connection_file = os.path.join(run_dir, "kernel.json")
-        self._kernel_spec = KernelSpec(argv=sandbox.argv(ipykernel_command(sandbox.python)), env={},
+        self._kernel_spec = KernelSpec(argv=sandbox.argv(ipykernel_command(sandbox.python, output_limit)), env={},
                                        display_name="Python 3 (coursekit sandbox)", language="python",
                                        interrupt_mode="message")
 

@@ -89,6 +89,7 @@ def preload() -> None:
     import ipykernel.kernelapp  # noqa: F401
     import numpy  # noqa: F401
 
+    import coursekit.outputlimit  # noqa: F401
     import minimodel  # noqa: F401
     from coursekit.lab import all_labs
 

@@ -540,7 +540,7 @@ EXAMPLES: dict[str, Example] = {
         "the kernel kills itself (SIGKILL) at the start of Block E", ALL_E, kind="forgery",
         prepend={"block_e": "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"}),
     "forge_quit": Example(
-        "quit() at the start of Block E: IPython only asks the front end to stop, and grading goes on", NONE,
+        "quit() at the start of Block E: a grading kernel ignores it, and grading goes on", NONE,
         kind="forgery",
         prepend={"block_e": "quit()"}),
 
@@ -581,10 +581,10 @@ EXAMPLES: dict[str, Example] = {
         "hundreds of processes started at the end of Block B, never stopped: capped, and gone after grading",
         NONE, kind="bounds", append={"block_b": FORK_MANY}),
     "bounds_prints_300_mb": Example(
-        "300 MB printed at the end of Block C, after its work: output cut and the cell interrupted, nothing lost",
+        "300 MB printed at the end of Block C, after its work: output cut and the cell stopped, nothing lost",
         NONE, kind="bounds", append={"block_c": 'for _ in range(300):\n    print("x" * 1_000_000)'}),
     "bounds_prints_forever": Example(
-        "prints without end at the start of Block B: the output cap interrupts the cell before its work",
+        "prints without end at the start of Block B: the kernel stops the cell at its output cap, before its work",
         ALL_B | ALL_C_BUT_PE | ALL_E, kind="bounds", prepend={"block_b": 'while True:\n    print("x" * 1_000_000)'}),
     "bounds_fills_disk": Example(
         "2.4 GB of files written at the start of Block C: the sandbox is stopped", ALL_C | ALL_E, kind="bounds",

@@ -1,0 +1,67 @@
+"""The kernel-side output cap (coursekit.outputlimit), in a real ipykernel started with the grader's own
+startup argument: a cell that prints without end stops at the cap, even when it catches ``Exception``,
+the cells after it run; quit() does not stop it."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import pytest
+from jupyter_client.kernelspec import KernelSpec
+from jupyter_client.manager import KernelManager
+
+from coursegrader.kernel import ipykernel_command
+
+LIMIT = 10_000
+
+
+@pytest.fixture
+def kernel():
+    manager = KernelManager()
+    manager._kernel_spec = KernelSpec(argv=ipykernel_command(sys.executable, LIMIT), language="python",
+                                      display_name="Python 3")
+    manager.start_kernel()
+    client = manager.client()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    yield client
+    client.stop_channels()
+    manager.shutdown_kernel(now=True)
+
+
+def run(client, code: str) -> tuple[str, dict]:
+    """Run ``code``; return what it printed and its execute reply."""
+    printed = []
+    reply = client.execute_interactive(code, timeout=60, output_hook=lambda message: printed.append(
+        message["content"].get("text", "") if message["msg_type"] == "stream" else ""))
+    return "".join(printed), reply["content"]
+
+
+@pytest.mark.parametrize("loop", [
+    "while True:\n    print('x' * 999)",
+    "while True:\n    try:\n        print('x' * 999)\n    except Exception:\n        pass",
+    "import sys\nwhile True:\n    sys.stderr.write('y' * 5000)",
+    "print('z' * 50_000_000)",
+])
+def test_a_runaway_cell_stops_at_the_cap_and_the_kernel_goes_on(kernel, loop):
+    printed, reply = run(kernel, loop)
+    assert reply["status"] == "error" and reply["ename"] == "OutputLimitExceeded"
+    assert LIMIT <= len(printed) < LIMIT + 5_000  # the cap, plus the error's own report
+    printed, reply = run(kernel, "print('next cell', sum(range(4)))")
+    assert reply["status"] == "ok" and printed == "next cell 6\n"
+
+
+def test_the_cap_is_per_cell(kernel):
+    for _ in range(3):
+        printed, reply = run(kernel, f"print('a' * {LIMIT // 2})")
+        assert reply["status"] == "ok" and len(printed) == LIMIT // 2 + 1
+
+
+def test_quit_does_not_stop_a_grading_kernel(kernel):
+    for stop in ("quit()", "exit()", "quit(keep_kernel=False)"):
+        _, reply = run(kernel, stop)
+        assert reply["status"] == "ok"
+        time.sleep(0.3)  # IPython would stop the kernel's loop 0.1 s after
+        printed, reply = run(kernel, "print('still here')")
+        assert reply["status"] == "ok" and printed == "still here\n"
