@@ -48,7 +48,7 @@ packages = {{find = {{where = ["."], include = [{listed(package + suffix for pac
 
 [tool.setuptools.package-data]
 minimodel = ["data/*.txt"]
-coursekit = ["labs/*.json"]
+coursekit = ["labs/*.json", "locale/*/LC_MESSAGES/*.mo"]
 """
 
 

@@ -16,5 +16,13 @@ It extends nbgrader through its own configuration (``nbgrader_config.py``) so th
 - ``coursegrader.report``, ``coursegrader.feedback``, ``coursegrader.classreport``: each submission's
   results, the student's feedback page, the class report, CSV and results.json;
 - ``coursegrader.labs``: each lab's hidden checks and reference computations;
+- ``coursegrader.editions``, ``coursegrader.translations``, ``coursegrader.solution``: each lab's
+  editions in other languages, the catalogs they come from, and the reference solution;
 - ``coursegrader.demo``, ``coursegrader.cli``: ``make demo`` and the ``course`` command.
 """
+
+from pathlib import Path as _Path
+
+from coursekit.i18n import add_domain as _add_domain
+
+_add_domain("coursegrader", _Path(__file__).resolve().parent / "locale")  # its messages' translations

@@ -7,6 +7,9 @@ points, written answers pending until a grader scores them, one total.
     reports/<assignment>/report.html            score distribution, pass rate per check, common failures, pending
     reports/<assignment>/checks.csv             one row per student and check
     reports/<assignment>/results/<student>/results.json   Gradescope's autograder format
+
+The report and the CSV are in the instructor's language; each results.json, which the LMS shows the
+student, is in the language of the edition the student submitted.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coursegrader.report import FAILED, PASSED, PENDING, Results, points, total_text
+from coursekit.i18n import _, use_language
 from coursekit.lab import Lab
 
 
@@ -78,20 +82,24 @@ def write_csv(everyone: list[Results], path: Path) -> Path:
 
 
 def gradescope_results(results: Results) -> dict:
-    """Gradescope's autograder format: hidden checks stay hidden until grades are published."""
-    earned, possible, pending = results.total
-    tests = []
-    for row in results.rows:
-        if row.manual and row.status == PENDING:
-            continue
-        tests.append({"name": row.title, "number": row.grade_id, "score": row.earned or 0.0, "max_score": row.points,
-                      "status": PASSED if row.earned and row.earned >= row.points else FAILED,
-                      "output": row.message, "visibility": "after_published" if row.hidden else "visible",
-                      "tags": [f"Block {row.block}"]})
-    auto_earned, auto_possible = results.autograded
-    output = f"Autograded checks: {points(auto_earned)}/{points(auto_possible)}. Total: {total_text(results)}."
+    """Gradescope's autograder format, in the language of the student's edition: hidden checks stay hidden
+    until grades are published."""
+    with use_language(results.language):
+        earned, possible, pending = results.total
+        tests = []
+        for row in results.rows:
+            if row.manual and row.status == PENDING:
+                continue
+            tests.append({"name": row.title, "number": row.grade_id, "score": row.earned or 0.0, "max_score": row.points,
+                          "status": PASSED if row.earned and row.earned >= row.points else FAILED,
+                          "output": row.message, "visibility": "after_published" if row.hidden else "visible",
+                          "tags": [f"Block {row.block}"]})
+        auto_earned, auto_possible = results.autograded
+        output = _("Autograded checks: {earned}/{possible}. Total: {total}.").format(
+            earned=points(auto_earned), possible=points(auto_possible), total=total_text(results))
     return {"score": earned, "output": output, "visibility": "visible", "tests": tests,
-            "extra_data": {"student": results.student, "max_score": possible, "pending_manual_points": pending}}
+            "extra_data": {"student": results.student, "max_score": possible, "pending_manual_points": pending,
+                           "language": results.language}}
 
 
 def write_results_json(everyone: list[Results], folder: Path) -> list[Path]:
@@ -235,10 +243,12 @@ def write_reports(lab: Lab, db_url: str, course_root: Path) -> dict[str, object]
     from coursegrader.labs import grading_checks
     from coursegrader.report import class_results
 
-    everyone = class_results(lab, db_url, course_root)
+    everyone = class_results(lab, db_url, course_root)  # the instructor's language: the report and the CSV
     folder = Path(course_root) / "reports" / lab.assignment
     folder.mkdir(parents=True, exist_ok=True)
     return {"html": write_html(lab, everyone, list(grading_checks(lab)), folder / "report.html"),
             "csv": write_csv(everyone, folder / "checks.csv"),
-            "results": write_results_json(everyone, folder / "results"),
+            # what the LMS shows each student: in the language of their edition
+            "results": write_results_json(class_results(lab, db_url, course_root, students_language=True),
+                                          folder / "results"),
             "everyone": everyone}

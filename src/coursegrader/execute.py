@@ -38,10 +38,11 @@ from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
+from coursegrader.editions import edition_language
 from coursegrader.kernel import SandboxedKernelManager, ipykernel_command
 from coursegrader.sandbox import Limits, Sandbox, SandboxUnavailable, Watchdog, check_available, kill_tree
 from coursekit import handover
-from coursekit.selfcheck import HANDOVER_DIR_VARIABLE
+from coursekit.selfcheck import HANDOVER_DIR_VARIABLE, LANGUAGE_VARIABLE
 
 SAFE_MIME_TYPES = ("text/plain", "text/latex", "image/png", "image/jpeg", "image/gif")
 UNSAFE_BANNER = ("UNSANDBOXED: the code of this submission runs with the grader's rights, network and files "
@@ -152,7 +153,7 @@ class SandboxedExecute(Execute):
 
     def create_kernel_manager(self):
         if self._sandbox is None:
-            spec = KernelSpec(argv=self._unsandboxed_argv(), env={HANDOVER_DIR_VARIABLE: str(self._handover_dir)},
+            spec = KernelSpec(argv=self._unsandboxed_argv(), env=self._kernel_environment(),
                               display_name="Python 3 (unsandboxed)", language="python", interrupt_mode="message")
             self.km = AsyncKernelManager(config=self.config)
             self.km._kernel_spec = spec
@@ -267,6 +268,11 @@ class SandboxedExecute(Execute):
         # cap stops a runaway cell even when the grader's interrupt comes late
         return 2 * self.max_cell_output_bytes
 
+    def _kernel_environment(self) -> dict[str, str]:
+        """What the kernel is told: where to hand results over, and the language of the student's edition
+        (for the little it prints itself at grading)."""
+        return {HANDOVER_DIR_VARIABLE: str(self._handover_dir), LANGUAGE_VARIABLE: getattr(self, "_language", "en")}
+
     def _python(self) -> str:
         import sys
 
@@ -301,13 +307,14 @@ class SandboxedExecute(Execute):
             sandboxed = False
 
         work_dir = Path(resources["metadata"]["path"]).resolve()
+        self._language = edition_language(nb)
         with tempfile.TemporaryDirectory(prefix="coursekit-run-") as run_folder:
             run_dir = Path(run_folder)
             self._handover_dir = run_dir / "handover"
             self._handover_dir.mkdir()
             self._sandbox = Sandbox(work_dir=work_dir, run_dir=run_dir, limits=self._limits(), uid=self.sandbox_uid,
                                     python=self._python(), protected=(self._course_root(),), bubblewrap=self.bubblewrap,
-                                    environment={HANDOVER_DIR_VARIABLE: str(self._handover_dir)}) if sandboxed else None
+                                    environment=self._kernel_environment()) if sandboxed else None
             if self._sandbox is not None:
                 self._sandbox.prepare()
             try:

@@ -11,7 +11,9 @@
 
 and ``FeedbackExporter``, nbgrader's HTML exporter with the course's template
 (``coursegrader/templates/coursekit-feedback``), which puts the summary at the top and says
-"pending" where nbgrader's own template says "0 / 4". HTML in what students wrote is sanitised.
+"pending" where nbgrader's own template says "0 / 4". HTML in what students wrote is sanitised. The page
+is in the language of the student's edition (``metadata.coursekit.language``), through Jinja's i18n
+extension and the course's gettext catalogs.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter
 from nbgrader.preprocessors import NbGraderPreprocessor
+
+from coursekit.i18n import _, use_language
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -34,6 +38,21 @@ class FeedbackExporter(HTMLExporter):
     """nbgrader's feedback exporter; ``configure`` gives it the course's template (its own config section:
     nbgrader sets ``HTMLExporter``'s template for every HTML export, formgrader's included)."""
 
+    def _create_environment(self):
+        """nbconvert's environment, with Jinja's i18n extension speaking the course's catalogs."""
+        from coursekit import i18n
+
+        environment = super()._create_environment()
+        environment.add_extension("jinja2.ext.i18n")
+        environment.install_gettext_callables(gettext=i18n._, ngettext=i18n.ngettext, newstyle=True)
+        return environment
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        from coursegrader.editions import edition_language
+
+        with use_language(edition_language(nb)):  # the page speaks the language of the student's edition
+            return super().from_notebook_node(nb, resources, **kw)
+
     @staticmethod
     def configure(c) -> None:
         c.FeedbackExporter.template_name = "coursekit-feedback"
@@ -45,14 +64,18 @@ class FeedbackResults(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         from nbgrader.api import Gradebook
 
+        from coursegrader.editions import edition_language
         from coursegrader.labs import grading_checks
         from coursegrader.report import submission_results, total_text
         from coursekit.lab import find_lab
 
         info = resources["nbgrader"]
         lab = find_lab(info["assignment"])
-        with Gradebook(info["db_url"]) as gradebook:
-            results = submission_results(lab, grading_checks(lab), gradebook, info["student"], nb)
-        resources["coursekit"] = {"lab": lab, "results": results, "total": total_text(results),
-                                  "rows": {row.grade_id: row for row in results.rows}}
+        language = edition_language(nb)
+        with Gradebook(info["db_url"]) as gradebook, use_language(language):
+            results = submission_results(lab, grading_checks(lab), gradebook, info["student"], nb, language)
+            total = total_text(results)
+            title = _(lab.title)
+        resources["coursekit"] = {"lab": lab, "title": title, "results": results, "total": total,
+                                  "rows": {row.grade_id: row for row in results.rows}, "language": language}
         return nb, resources

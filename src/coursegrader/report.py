@@ -19,6 +19,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursekit.i18n import SOURCE_LANGUAGE, _, ngettext, use_language
 from coursekit.lab import Lab
 
 PASSED, FAILED, PENDING, GRADED = "passed", "failed", "pending", "graded"
@@ -43,6 +44,7 @@ class Row:
 class Results:
     student: str
     rows: list[Row] = field(default_factory=list)
+    language: str = SOURCE_LANGUAGE  # of its titles and messages
 
     def _sum(self, rows, attribute) -> float:
         return sum(getattr(row, attribute) or 0.0 for row in rows)
@@ -67,7 +69,8 @@ class Results:
         return auto_earned + manual_earned, auto_possible + manual_possible, pending
 
     def blocks(self, lab: Lab) -> list[tuple[str, str, list[Row]]]:
-        return [(letter, title, [row for row in self.rows if row.block == letter])
+        """(letter, title in the current language, rows) for each block with graded cells."""
+        return [(letter, _(title), [row for row in self.rows if row.block == letter])
                 for letter, title in lab.blocks.items() if any(row.block == letter for row in self.rows)]
 
 
@@ -79,22 +82,30 @@ def total_text(results: Results) -> str:
     """The total, said one way everywhere: '21/25', or '21/25 (4 points await a grader)'."""
     earned, possible, pending = results.total
     text = f"{points(earned)}/{points(possible)}"
-    return text + (f" ({points(pending)} point{'s' if pending != 1 else ''} await{'s' if pending == 1 else ''} a grader)"
-                   if pending else "")
+    if not pending:
+        return text
+    waiting = ngettext("{points} point awaits a grader", "{points} points await a grader", 1 if pending == 1 else 2)
+    return f"{text} ({waiting.format(points=points(pending))})"
 
 
-def verdict_message(cell) -> tuple[str | None, str]:
-    """(passed, failed or None, the message) from a test cell's single output, as TrustedVerdicts wrote it."""
+def verdict_message(cell, language: str = SOURCE_LANGUAGE) -> tuple[str | None, str]:
+    """(passed, failed or None, the message) of a test cell's verdict, as TrustedVerdicts wrote it: in the
+    instructor's language from the cell's metadata, or as the student reads it from the cell's output."""
+    verdict = cell.get("metadata", {}).get("coursekit", {}).get("verdict")
+    if language == SOURCE_LANGUAGE and isinstance(verdict, dict) and isinstance(verdict.get("message"), str):
+        return (PASSED if verdict.get("passed") is True else FAILED), textwrap.dedent(verdict["message"]).strip()
     for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream" and output.get("text", "").startswith("✔ passed"):
-            return PASSED, re.sub(r"^✔ passed \([^)]*\): ", "", output["text"]).strip()
+        if output.get("output_type") == "stream" and output.get("text", "").startswith("✔"):
+            return PASSED, re.sub(r"^✔[^(]*\([^)]*\): ", "", output["text"]).strip()
         if output.get("output_type") == "error" and output.get("ename") == "CheckFailed":
             return FAILED, textwrap.dedent(output.get("evalue", "").split("\n", 1)[-1]).strip()
     return None, "no verdict in the graded notebook"
 
 
-def submission_results(lab: Lab, checks, gradebook, student: str, notebook) -> Results:
-    """The results of ``student`` for ``lab``, from the gradebook and their autograded notebook."""
+def submission_results(lab: Lab, checks, gradebook, student: str, notebook, language: str = SOURCE_LANGUAGE) -> Results:
+    """The results of ``student`` for ``lab``, from the gradebook and their autograded notebook; titles and
+    messages in ``language`` (the instructor's, or the student's edition's for their feedback), where the
+    current language is that one (``coursekit.i18n.use_language``)."""
     from nbgrader.api import MissingEntry
 
     submission = gradebook.find_submission_notebook(lab.notebook, lab.assignment, student)
@@ -108,10 +119,10 @@ def submission_results(lab: Lab, checks, gradebook, student: str, notebook) -> R
         block = lab.block_of(name) or "?"
         if name in checks:
             check = checks[name]
-            _, message = verdict_message(cells.get(name, {}))
+            _status, message = verdict_message(cells.get(name, {}), language)
             earned = grade.score or 0.0  # a grader's score, where one overrode the autograder's
             status = PASSED if grade.max_score and earned >= grade.max_score else FAILED
-            results.rows.append(Row(name, block, check.title, grade.max_score, earned, status, message,
+            results.rows.append(Row(name, block, _(check.title), grade.max_score, earned, status, message,
                                     hidden=not check.visible, manual=False))
         else:
             try:
@@ -120,17 +131,20 @@ def submission_results(lab: Lab, checks, gradebook, student: str, notebook) -> R
             except MissingEntry:
                 remark = ""
             pending = grade.needs_manual_grade
-            title = f"Block {block} — {lab.blocks[block]}" if block in lab.blocks else name
+            title = _("Block {letter} — {title}").format(letter=block, title=_(lab.blocks[block])) \
+                if block in lab.blocks else name
             results.rows.append(Row(name, block, title, grade.max_score, None if pending else grade.score,
                                     PENDING if pending else GRADED, remark, hidden=False, manual=True))
     return results
 
 
-def class_results(lab: Lab, db_url: str, course_root: Path) -> list[Results]:
-    """Every graded submission of ``lab``, by student id."""
+def class_results(lab: Lab, db_url: str, course_root: Path, students_language: bool = False) -> list[Results]:
+    """Every graded submission of ``lab``, by student id: in the instructor's language, or with
+    ``students_language`` each in the language of the edition the student submitted."""
     import nbformat
     from nbgrader.api import Gradebook, MissingEntry
 
+    from coursegrader.editions import edition_language
     from coursegrader.labs import grading_checks
 
     checks = grading_checks(lab)
@@ -143,5 +157,8 @@ def class_results(lab: Lab, db_url: str, course_root: Path) -> list[Results]:
                 continue
             path = Path(course_root) / "autograded" / student.id / lab.assignment / f"{lab.notebook}.ipynb"
             notebook = nbformat.read(path, as_version=4) if path.is_file() else None
-            everyone.append(submission_results(lab, checks, gradebook, student.id, notebook))
+            language = edition_language(notebook) if students_language and notebook is not None else SOURCE_LANGUAGE
+            with use_language(language):
+                everyone.append(submission_results(lab, checks, gradebook, student.id, notebook, language))
+                everyone[-1].language = language
     return everyone

@@ -7,6 +7,10 @@ replaces the cell's outputs with exactly one output: a ``✔ passed`` line, or a
 the failure message. ``SaveAutoGrades`` then scores the cell from that output as nbgrader always
 does. Nothing the kernel printed, raised or returned in a test cell counts.
 
+The outputs are in the language of the student's edition (``metadata.coursekit.language``); each
+test cell's metadata also keeps its verdict in the instructor's language (``coursekit.verdict``), which
+the class report and CSV read.
+
 A test cell that handed nothing over (the kernel died before it, the notebook could not be run)
 fails with the reason. A test cell whose grade_id names no check of the lab fails too, loudly:
 its verdict could only have come from the kernel.
@@ -15,17 +19,21 @@ its verdict could only have come from the kernel.
 from __future__ import annotations
 
 import platform
+from dataclasses import dataclass
 
 import numpy as np
 from nbformat.v4 import new_output
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from coursegrader.editions import edition_language
 from coursegrader.execute import HandedOver, NotHandedOver
 from coursegrader.labs import grading_checks
 from coursekit import handover
 from coursekit.checks import CheckFailed, CheckResult, run
+from coursekit.i18n import SOURCE_LANGUAGE, _, use_language
 from coursekit.lab import find_lab
+from coursekit.selfcheck import failed_heading, passed_line
 
 
 def grading_environment_versions() -> dict[str, str]:
@@ -33,23 +41,33 @@ def grading_environment_versions() -> dict[str, str]:
     return {"python": platform.python_version(), "numpy": np.__version__}
 
 
-def _points(points: float) -> str:
-    return f"{points:g} point{'s' if points != 1 else ''}"
-
-
-def verdict_output(title: str, outcome: CheckResult):
+def verdict_output(check, outcome: CheckResult):
+    """The one output of a test cell, in the current language: the passed line, or an error whose heading
+    names the check, followed by its message."""
     if outcome.passed:
-        return new_output("stream", name="stdout", text=f"✔ passed ({_points(outcome.points)}): {outcome.message}\n")
-    heading = f"check failed ({_points(outcome.points)}): {title}"
+        return new_output("stream", name="stdout", text=passed_line(check, outcome) + "\n")
+    heading = failed_heading(check)
     return new_output("error", ename="CheckFailed", evalue=heading + outcome.message,
                       traceback=[f"CheckFailed: {heading}", *outcome.message.strip("\n").split("\n")])
 
 
 def not_checked(grade_id: str, points: float, reason: str) -> CheckResult:
-    message = str(CheckFailed(expected="results from this test cell", found=reason,
-                              hint="run the whole notebook from the top (Kernel → Restart Kernel and Run All Cells) "
-                                   "and make sure it reaches this cell"))
-    return CheckResult(grade_id, points, False, message)
+    failure = CheckFailed(expected=_("results from this test cell"), found=reason,
+                          hint=_("run the whole notebook from the top (Kernel → Restart Kernel and Run All Cells) "
+                                 "and make sure it reaches this cell"))
+    return CheckResult(grade_id, points, False, str(failure), found=failure.found)
+
+
+@dataclass(frozen=True)
+class UnknownCheck:
+    """A test cell whose grade_id names no check of the lab: graded zero, titled by its grade_id."""
+
+    grade_id: str
+    points: float
+
+    @property
+    def title(self) -> str:
+        return self.grade_id
 
 
 class TrustedVerdicts(NbGraderPreprocessor):
@@ -62,6 +80,7 @@ class TrustedVerdicts(NbGraderPreprocessor):
         handovers = state.get("handovers", {})
         stopped = state.get("stopped")
         versions = grading_environment_versions()
+        language = edition_language(nb)
         for cell in nb.cells:
             if not (cell.cell_type == "code" and nbgrader_utils.is_grade(cell) and not nbgrader_utils.is_solution(cell)):
                 continue
@@ -69,27 +88,42 @@ class TrustedVerdicts(NbGraderPreprocessor):
             points = float(cell.metadata.nbgrader.get("points", 0))
             if grade_id not in checks:
                 self.log.error("%s: test cell %r names no check of lab %s: graded zero", student, grade_id, lab.assignment)
-                outcome = not_checked(grade_id, points, f"{grade_id!r} is not a check of this lab")
-                title = grade_id
+                check = UnknownCheck(grade_id, points)
+
+                def decide():
+                    return not_checked(grade_id, points, _("{grade_id} is not a check of this lab").format(
+                        grade_id=repr(grade_id)))
             else:
                 check = checks[grade_id]
-                title = check.title
-                handed = handovers.get(grade_id)
-                if isinstance(handed, HandedOver):
-                    try:
-                        results = handover.decode(handed.document, handed.arrays, lab.results)
-                    except handover.HandoverError as error:
-                        outcome = not_checked(grade_id, points, f"the results it handed over were unreadable: {error}")
-                    else:
-                        results.runtime_versions = versions
-                        outcome = run(check, results)
-                        if outcome.crashed:
-                            self.log.error("%s: check %s raised on the handed-over results:\n%s", student, grade_id,
-                                           outcome.crashed)
-                elif isinstance(handed, NotHandedOver):
-                    outcome = not_checked(grade_id, points, handed.reason)
-                else:
-                    outcome = not_checked(grade_id, points, f"this cell did not run ({stopped})" if stopped
-                                          else "this cell did not run")
-            cell.outputs = [verdict_output(title, outcome)]
+                decide = self._decider(check, handovers.get(grade_id), stopped, versions, lab, points)
+            with use_language(language):  # what the student reads: the language of their edition
+                outcome = decide()
+                cell.outputs = [verdict_output(check, outcome)]
+            with use_language(SOURCE_LANGUAGE):  # what the class report reads: the instructor's language
+                record = outcome if language == SOURCE_LANGUAGE else decide()
+            if record.crashed:
+                self.log.error("%s: check %s raised on the handed-over results:\n%s", student, grade_id, record.crashed)
+            cell.metadata["coursekit"] = {"verdict": {"passed": record.passed, "message": record.message.strip("\n"),
+                                                      "language": SOURCE_LANGUAGE}}
         return nb, resources
+
+    @staticmethod
+    def _decider(check, handed, stopped, versions, lab, points):
+        """A function giving the check's outcome in the current language (it runs once per language)."""
+        grade_id = check.grade_id
+
+        def decide() -> CheckResult:
+            if isinstance(handed, HandedOver):
+                try:
+                    results = handover.decode(handed.document, handed.arrays, lab.results)
+                except handover.HandoverError as error:
+                    return not_checked(grade_id, points, _("the results it handed over were unreadable: {error}").format(
+                        error=error))
+                results.runtime_versions = versions
+                return run(check, results)
+            if isinstance(handed, NotHandedOver):
+                return not_checked(grade_id, points, handed.reason)
+            return not_checked(grade_id, points, _("this cell did not run ({why})").format(why=stopped) if stopped
+                               else _("this cell did not run"))
+
+        return decide

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from coursekit.checks import CheckFailed
+from coursekit.i18n import _
 from coursekit.results import LabResults, ModuleState, Problem
 
 
@@ -23,28 +24,31 @@ def require(results: LabResults, name: str, block: str, what: str):
     if isinstance(value, Problem):
         if value.missing:
             raise CheckFailed(
-                expected=f"Block {block} to leave `{name}` defined ({what})",
-                found=f"no variable named `{name}`",
-                hint=f"run Block {block} to its end; if it stops with an error, fix that first, and keep the name `{name}`",
+                expected=_("Block {block} to leave `{name}` defined ({what})").format(block=block, name=name, what=what),
+                found=_("no variable named `{name}`").format(name=name),
+                hint=_("run Block {block} to its end; if it stops with an error, fix that first, and keep the name "
+                       "`{name}`").format(block=block, name=name),
             )
-        raise CheckFailed(expected=f"`{name}`: {what}", found=f"`{name}` cannot be used: {value.reason}",
-                          hint=f"assign {what} to `{name}`")
+        raise CheckFailed(expected=_("`{name}`: {what}").format(name=name, what=what),
+                          found=_("`{name}` cannot be used: {reason}").format(name=name, reason=value.reason),
+                          hint=_("assign {what} to `{name}`").format(what=what, name=name))
     return value
 
 
-def array(results: LabResults, name: str, block: str, what: str, shape: tuple[int, ...], rows: str = "token",
-          columns: str = "model dimension") -> np.ndarray:
-    """``name`` as a finite float64 array of ``shape``."""
+def array(results: LabResults, name: str, block: str, what: str, shape: tuple[int, ...], layout: str) -> np.ndarray:
+    """``name`` as a finite float64 array of ``shape``; ``layout`` says what its axes are (a hint)."""
     value = require(results, name, block, what)
     if not isinstance(value, np.ndarray):
-        raise CheckFailed(expected=f"`{name}`: {what}", found=f"`{name}` is not an array",
-                          hint=f"assign {what} to `{name}`")
+        raise CheckFailed(expected=_("`{name}`: {what}").format(name=name, what=what),
+                          found=_("`{name}` is not an array").format(name=name),
+                          hint=_("assign {what} to `{name}`").format(what=what, name=name))
     if value.shape != shape:
-        raise CheckFailed(expected=f"`{name}` of shape {shape} ({what})", found=f"`{name}` has shape {value.shape}",
-                          hint=f"one row per {rows}, one column per {columns}")
+        raise CheckFailed(expected=_("`{name}` of shape {shape} ({what})").format(name=name, shape=shape, what=what),
+                          found=_("`{name}` has shape {shape}").format(name=name, shape=value.shape), hint=layout)
     if not np.all(np.isfinite(value)):
-        raise CheckFailed(expected=f"`{name}` to hold finite numbers", found=f"`{name}` contains NaN or inf",
-                          hint="recompute it from finite inputs")
+        raise CheckFailed(expected=_("`{name}` to hold finite numbers").format(name=name),
+                          found=_("`{name}` contains NaN or inf").format(name=name),
+                          hint=_("recompute it from finite inputs"))
     return value.astype(np.float64)
 
 
@@ -52,15 +56,18 @@ def number(results: LabResults, name: str, block: str, what: str) -> float:
     """``name`` as a finite float."""
     value = require(results, name, block, what)
     if not isinstance(value, float) or not math.isfinite(value):
-        raise CheckFailed(expected=f"`{name}` to be a finite number", found=f"`{name}` is {value!r:.60}",
-                          hint="compute it from finite arrays")
+        raise CheckFailed(expected=_("`{name}` to be a finite number").format(name=name),
+                          found=_("`{name}` is {value}").format(name=name, value=f"{value!r:.60}"),
+                          hint=_("compute it from finite arrays"))
     return value
 
 
 def module(results: LabResults, name: str, block: str, what: str) -> ModuleState:
     value = require(results, name, block, what)
     if not isinstance(value, ModuleState):
-        raise CheckFailed(expected=f"`{name}`: {what}", found=f"`{name}` is not such a layer", hint=f"assign {what} to `{name}`")
+        raise CheckFailed(expected=_("`{name}`: {what}").format(name=name, what=what),
+                          found=_("`{name}` is not such a layer").format(name=name),
+                          hint=_("assign {what} to `{name}`").format(what=what, name=name))
     return value
 
 
@@ -70,7 +77,8 @@ def assert_close(name: str, found: np.ndarray, computed: np.ndarray, expected: s
     if not difference.max() <= atol:
         row = int(np.unravel_index(np.nanargmax(difference), difference.shape)[0]) if np.any(np.isfinite(difference)) else 0
         raise CheckFailed(expected=expected,
-                          found=f"`{name}` differs from that recomputation by up to {difference.max():.3g} (row {row})",
+                          found=_("`{name}` differs from that recomputation by up to {difference} (row {row})").format(
+                              name=name, difference=f"{difference.max():.3g}", row=row),
                           hint=hint)
 
 
@@ -88,20 +96,24 @@ def json_file_object(results: LabResults, filename: str, written_by: str) -> dic
     """The JSON object in ``filename`` beside the notebook, or a failure saying why there is none."""
     text = results.files.get(filename)
     if text is None:
-        raise CheckFailed(expected=f"{filename} beside the notebook, written by {written_by}",
-                          found=f"no {filename} there",
-                          hint=f"in {written_by}, json.dump(...) into {filename!r} (a relative path) and run the block")
+        raise CheckFailed(expected=_("{filename} beside the notebook, written by {block}").format(filename=filename,
+                                                                                                block=written_by),
+                          found=_("no {filename} there").format(filename=filename),
+                          hint=_("in {block}, json.dump(...) into {filename} (a relative path) and run the block").format(
+                              block=written_by, filename=repr(filename)))
     if isinstance(text, Problem):
-        raise CheckFailed(expected=f"{filename} to be a text file holding JSON", found=text.reason,
-                          hint="write it with json.dump, as a regular file beside the notebook")
+        raise CheckFailed(expected=_("{filename} to be a text file holding JSON").format(filename=filename),
+                          found=text.reason, hint=_("write it with json.dump, as a regular file beside the notebook"))
     try:
         document = json.loads(text)
     except (ValueError, RecursionError) as error:
-        raise CheckFailed(expected=f"{filename} to hold JSON", found=f"it does not parse: {error}",
-                          hint="write it with json.dump rather than by hand") from None
+        raise CheckFailed(expected=_("{filename} to hold JSON").format(filename=filename),
+                          found=_("it does not parse: {error}").format(error=error),
+                          hint=_("write it with json.dump rather than by hand")) from None
     if not isinstance(document, dict):
-        raise CheckFailed(expected=f"{filename} to hold a JSON object", found=f"it holds a {type(document).__name__}",
-                          hint="dump the dict itself")
+        raise CheckFailed(expected=_("{filename} to hold a JSON object").format(filename=filename),
+                          found=_("it holds a {kind}").format(kind=type(document).__name__),
+                          hint=_("dump the dict itself"))
     return document
 
 
@@ -110,6 +122,7 @@ def json_field(document: dict, path: str, hint: str):
     value = document
     for key in path.split("."):
         if not isinstance(value, dict) or key not in value:
-            raise CheckFailed(expected=f"the field {path}", found=f"{path} is missing", hint=hint)
+            raise CheckFailed(expected=_("the field {path}").format(path=path),
+                              found=_("{path} is missing").format(path=path), hint=hint)
         value = value[key]
     return value

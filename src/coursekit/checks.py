@@ -21,13 +21,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from coursekit.i18n import _
+
 
 class CheckFailed(AssertionError):
-    """A failed check: what was expected, what was found, and a hint towards the fix."""
+    """A failed check: what was expected, what was found, and a hint towards the fix, each already in
+    the language of the run (``coursekit.i18n``)."""
 
     def __init__(self, expected: str, found: str, hint: str):
         self.expected, self.found, self.hint = expected, found, hint
-        super().__init__(f"\n  expected: {expected}\n  found:    {found}\n  hint:     {hint}")
+        labels = [_("expected:"), _("found:"), _("hint:")]
+        width = max(len(label) for label in labels)
+        super().__init__("".join(f"\n  {label.ljust(width)} {text}" for label, text in zip(labels, (expected, found, hint))))
 
 
 @dataclass(frozen=True)
@@ -36,7 +41,7 @@ class Check:
     block: str  # the lab block it grades, "A".."E"
     points: float
     visible: bool  # a self-check students have, or hidden until grading
-    title: str  # one line for reports: what is checked
+    title: str  # one line for reports: what is checked (in English, marked N_: shown as _(title))
     function: Callable[[object], str]
 
 
@@ -47,6 +52,7 @@ class CheckResult:
     passed: bool
     message: str  # the summary on success, the CheckFailed text on failure
     crashed: str | None = None  # the traceback, when the check raised something other than CheckFailed
+    found: str = ""  # on failure: what was found, alone
 
     @property
     def score(self) -> float:
@@ -65,12 +71,13 @@ def run(check: Check, results) -> CheckResult:
         try:
             summary = check.function(results)
         except CheckFailed as failure:
-            return CheckResult(check.grade_id, check.points, False, str(failure))
+            return CheckResult(check.grade_id, check.points, False, str(failure), found=failure.found)
         except Exception as error:  # noqa: BLE001 — any value a student leaves can reach a check
-            message = str(CheckFailed(expected=check.title,
-                                      found=f"the values could not be checked ({type(error).__name__})",
-                                      hint="make sure each variable holds the kind of value the TODO asks for"))
-            return CheckResult(check.grade_id, check.points, False, message, crashed=traceback.format_exc())
+            failure = CheckFailed(expected=_(check.title),
+                                  found=_("the values could not be checked ({error})").format(error=type(error).__name__),
+                                  hint=_("make sure each variable holds the kind of value the TODO asks for"))
+            return CheckResult(check.grade_id, check.points, False, str(failure), crashed=traceback.format_exc(),
+                               found=failure.found)
     return CheckResult(check.grade_id, check.points, True, str(summary))
 
 

@@ -18,7 +18,7 @@ JSON layout::
                 "mha": {"kind": "module", "class": "MultiHeadAttention",
                         "attributes": {"d_model": 8, "n_heads": 1},
                         "state_dict": ["in_proj_weight", ...]},  # npz entries "mha::in_proj_weight", ...
-                "Y": {"kind": "problem", "reason": "...", "missing": false}},
+                "Y": {"kind": "problem", "message": "...", "params": {...}, "missing": false}},
      "files": {"manifest.json": {"kind": "text", "value": "..."}}}  # or {"kind": "absent"} / a problem
 """
 
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from coursekit.results import LabResults, ModuleState, Problem, ResultSpec
+from coursekit.results import LabResults, ModuleState, Problem, ResultSpec, problem
 
 FORMAT = "coursekit-handover/1"
 GRADE_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$")  # also a safe file name
@@ -65,7 +65,8 @@ def encode(results: LabResults) -> tuple[bytes, bytes]:
     arrays: dict[str, np.ndarray] = {}
     for name, value in results.values.items():
         if isinstance(value, Problem):
-            values[name] = {"kind": "problem", "reason": value.reason, "missing": value.missing}
+            values[name] = {"kind": "problem", "message": value.message, "params": dict(value.params),
+                            "missing": value.missing}
         elif isinstance(value, np.ndarray):
             values[name] = {"kind": "array"}
             arrays[name] = value
@@ -82,7 +83,7 @@ def encode(results: LabResults) -> tuple[bytes, bytes]:
         if text is None:
             files[filename] = {"kind": "absent"}
         elif isinstance(text, Problem):
-            files[filename] = {"kind": "problem", "reason": text.reason}
+            files[filename] = {"kind": "problem", "message": text.message, "params": dict(text.params)}
         else:
             files[filename] = {"kind": "text", "value": text}
     document = json.dumps({"format": FORMAT, "values": values, "files": files}, allow_nan=True).encode("utf-8")
@@ -124,20 +125,19 @@ def _load_arrays(npz: bytes, limits: Limits) -> dict[str, np.ndarray]:
 def _checked_array(array: np.ndarray, limits: Limits) -> np.ndarray | Problem:
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool) \
             or np.iscomplexobj(array):
-        return Problem(f"it was handed over as {array.dtype} values, not real numbers")
+        return problem("it was handed over as {dtype} values, not real numbers", dtype=array.dtype)
     if array.ndim > limits.array_ndim or array.size > limits.array_elements:
-        return Problem(f"it has shape {array.shape}, far larger than anything this lab computes")
+        return problem("it has shape {shape}, far larger than anything this lab computes", shape=array.shape)
     return np.array(array, copy=True)
 
 
 def _value(name: str, entry, arrays: dict[str, np.ndarray], spec: ResultSpec, limits: Limits):
-    malformed = Problem("its handed-over value was malformed")
+    malformed = problem("its handed-over value was malformed")
     if not isinstance(entry, dict):
         return malformed
     kind = entry.get("kind")
     if kind == "problem":
-        reason = entry.get("reason")
-        return Problem(str(reason)[:500] if isinstance(reason, str) else "unreadable", bool(entry.get("missing") is True))
+        return _problem(entry)
     if name in spec.arrays and kind == "array" and name in arrays:
         return _checked_array(arrays[name], limits)
     if name in spec.numbers and kind == "number":
@@ -173,9 +173,19 @@ def _file(entry) -> str | Problem | None:
             return None
         if entry.get("kind") == "text" and isinstance(entry.get("value"), str):
             return entry["value"]
-        if entry.get("kind") == "problem" and isinstance(entry.get("reason"), str):
-            return Problem(entry["reason"][:500])
-    return Problem("its handed-over content was malformed")
+        if entry.get("kind") == "problem":
+            return _problem(entry)
+    return problem("its handed-over content was malformed")
+
+
+def _problem(entry: dict) -> Problem:
+    """A problem the kernel reported: its message and parameters as plain, bounded text (``Problem.reason``
+    formats only the messages it knows)."""
+    message, params = entry.get("message"), entry.get("params")
+    if not isinstance(message, str) or not isinstance(params, dict):
+        return problem("its handed-over value was malformed")
+    return Problem(message[:500], {str(name)[:50]: str(value)[:500] for name, value in list(params.items())[:10]},
+                   entry.get("missing") is True)
 
 
 def decode(document: bytes, npz: bytes, spec: ResultSpec, limits: Limits = Limits()) -> LabResults:

@@ -44,6 +44,7 @@ class Lab:
     deliverables: Deliverables
     self_checks: Registry  # the visible checks: what students can run before submitting
     module: str = ""  # the module that defines it (``__name__``): its grader half has the same name
+    solution: str = ""  # where ``course solution`` writes the reference solution, e.g. "solutions/00-...-ref.md"
 
     def block_of(self, grade_id: str) -> str | None:
         """The block a cell belongs to, by the naming convention ``[test_]block_<letter>[_...]``."""

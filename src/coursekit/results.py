@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coursekit.i18n import N_, _
+
 MAX_FILE_CHARS = 1_000_000  # a file a lab's notebook writes (a manifest, a printout) is far smaller
 
 
@@ -40,10 +42,49 @@ class ResultSpec:
 
 @dataclass(frozen=True)
 class Problem:
-    """Why a value could not be read: ``missing`` when the notebook never defined it."""
+    """Why a value could not be read: ``missing`` when the notebook never defined it.
 
-    reason: str
+    ``message`` is English with named placeholders, one of ``PROBLEMS``; ``params`` fill them. The
+    reason is rendered in the language of whoever reads it (a kernel writes the message, the grader
+    renders it in the student's language); a message that is not one of ``PROBLEMS`` (it came from a
+    handover the grader does not trust) is shown as plain text, never formatted."""
+
+    message: str
+    params: Mapping[str, str] = field(default_factory=dict)
     missing: bool = False
+
+    @property
+    def reason(self) -> str:
+        if self.message not in PROBLEMS:
+            return self.message
+        try:
+            return _(self.message).format(**self.params)
+        except (KeyError, IndexError, ValueError):
+            return self.message
+
+
+def problem(message: str, missing: bool = False, **params) -> Problem:
+    return Problem(message, {name: str(value) for name, value in params.items()}, missing)
+
+
+PROBLEMS = frozenset({
+    N_("missing"),
+    N_("it could not be read as an array ({error})"),
+    N_("it is a {kind} holding {dtype} values, not numbers"),
+    N_("it holds complex numbers ({dtype}), not real ones"),
+    N_("it is a {kind} ({value}), not a number"),
+    N_("it could not be read as a float ({error})"),
+    N_("it cannot be written as JSON ({error})"),
+    N_("its {name} is {value}, not an integer"),
+    N_("it is a {kind} without the {wanted} the lab's layer has ({error})"),
+    N_("{filename} is not a regular file"),
+    N_("{filename} could not be read as UTF-8 text ({error})"),
+    N_("{filename} is larger than {limit} characters"),
+    N_("it was handed over as {dtype} values, not real numbers"),
+    N_("it has shape {shape}, far larger than anything this lab computes"),
+    N_("its handed-over value was malformed"),
+    N_("its handed-over content was malformed"),
+})
 
 
 @dataclass(frozen=True)
@@ -62,7 +103,7 @@ class LabResults:
     runtime_versions: dict[str, str] = field(default_factory=dict)  # of the environment that ran the notebook
 
     def get(self, name: str):
-        return self.values.get(name, Problem("missing", missing=True))
+        return self.values.get(name, problem("missing", missing=True))
 
 
 # -----------------------------------------------------------------------------
@@ -73,11 +114,12 @@ def read_array(value) -> np.ndarray | Problem:
     try:
         array = np.array(value, copy=True, subok=False)  # a plain ndarray, whatever subclass came in
     except Exception as error:  # noqa: BLE001 — any object a student may leave behind
-        return Problem(f"it could not be read as an array ({type(error).__name__}: {error})")
+        return problem("it could not be read as an array ({error})", error=f"{type(error).__name__}: {error}")
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        return Problem(f"it is a {type(value).__name__} holding {array.dtype} values, not numbers")
+        return problem("it is a {kind} holding {dtype} values, not numbers", kind=type(value).__name__,
+                       dtype=array.dtype)
     if np.iscomplexobj(array):
-        return Problem(f"it holds complex numbers ({array.dtype}), not real ones")
+        return problem("it holds complex numbers ({dtype}), not real ones", dtype=array.dtype)
     return array
 
 
@@ -85,18 +127,18 @@ def read_number(value) -> float | Problem:
     if isinstance(value, np.ndarray) and value.shape == ():
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        return Problem(f"it is a {type(value).__name__} ({value!r:.80}), not a number")
+        return problem("it is a {kind} ({value}), not a number", kind=type(value).__name__, value=f"{value!r:.80}")
     try:
         return float(value)
     except Exception as error:  # noqa: BLE001
-        return Problem(f"it could not be read as a float ({type(error).__name__}: {error})")
+        return problem("it could not be read as a float ({error})", error=f"{type(error).__name__}: {error}")
 
 
 def read_json_value(value) -> object:
     try:
         return json.loads(json.dumps(value, allow_nan=True))  # exactly what json.dump would write
     except Exception as error:  # noqa: BLE001 — TypeError, ValueError, RecursionError, ...
-        return Problem(f"it cannot be written as JSON ({type(error).__name__}: {error})")
+        return problem("it cannot be written as JSON ({error})", error=f"{type(error).__name__}: {error}")
 
 
 def read_module(value, attributes: tuple[str, ...]) -> ModuleState | Problem:
@@ -106,12 +148,12 @@ def read_module(value, attributes: tuple[str, ...]) -> ModuleState | Problem:
         for name in attributes:
             attribute = getattr(value, name)
             if isinstance(attribute, bool) or not isinstance(attribute, numbers.Integral):
-                return Problem(f"its {name} is {attribute!r:.40}, not an integer")
+                return problem("its {name} is {value}, not an integer", name=name, value=f"{attribute!r:.40}")
             attribute_values[name] = int(attribute)
     except Exception as error:  # noqa: BLE001
         wanted = ", ".join((*attributes, "state_dict()"))
-        return Problem(f"it is a {type(value).__name__} without the {wanted} the lab's layer has "
-                       f"({type(error).__name__}: {error})")
+        return problem("it is a {kind} without the {wanted} the lab's layer has ({error})",
+                       kind=type(value).__name__, wanted=wanted, error=f"{type(error).__name__}: {error}")
     return ModuleState(type(value).__name__, attribute_values, state_dict)
 
 
@@ -119,15 +161,17 @@ def read_text_file(path: Path) -> str | Problem | None:
     """A text file the notebook wrote, or None if there is none."""
     try:
         if path.is_symlink() or (path.exists() and not path.is_file()):
-            return Problem(f"{path.name} is not a regular file")
+            return problem("{filename} is not a regular file", filename=path.name)
         with path.open("r", encoding="utf-8") as handle:
             text = handle.read(MAX_FILE_CHARS + 1)
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as error:
-        return Problem(f"{path.name} could not be read as UTF-8 text ({type(error).__name__}: {error})")
+        return problem("{filename} could not be read as UTF-8 text ({error})",
+                       filename=path.name, error=f"{type(error).__name__}: {error}")
     if len(text) > MAX_FILE_CHARS:
-        return Problem(f"{path.name} is larger than {MAX_FILE_CHARS:,} characters")
+        return problem("{filename} is larger than {limit} characters", filename=path.name,
+                       limit=f"{MAX_FILE_CHARS:,}")
     return text
 
 

@@ -23,9 +23,11 @@ import numpy as np
 
 from coursekit import handover
 from coursekit.checks import CheckResult, run
+from coursekit.i18n import LANGUAGES, SOURCE_LANGUAGE, _, points_text, use_language
 from coursekit.results import collect
 
 HANDOVER_DIR_VARIABLE = "COURSEKIT_HANDOVER_DIR"
+LANGUAGE_VARIABLE = "COURSEKIT_LANGUAGE"  # at grading: the language of the student's edition
 
 
 def running_versions() -> dict[str, str]:
@@ -63,38 +65,45 @@ def make_run_check(lab) -> Callable[[str, dict], None]:
             return
         checks = lab.self_checks if grade_id in lab.self_checks else _instructor_checks(lab)
         if checks is None or grade_id not in checks:
-            print(f"{grade_id} is a hidden check: it runs only when your notebook is graded")
+            print(_("{grade_id} is a hidden check: it runs only when your notebook is graded").format(grade_id=grade_id))
             return
         check = checks[grade_id]
         results.runtime_versions = running_versions()
         outcome = run(check, handover.round_trip(results, lab.results))
-        points = f"{check.points:g} point{'s' if check.points != 1 else ''}"
         if not outcome.passed:
             # raised here, from None: the student sees the message, not a chain of library frames
-            raise AssertionError(f"check failed ({points}): {check.title}{outcome.message}") from None
-        print(f"✔ passed ({points}): {outcome.message}")
+            raise AssertionError(failed_heading(check) + outcome.message) from None
+        print(passed_line(check, outcome))
 
     return run_check
 
 
+def passed_line(check, outcome: CheckResult) -> str:
+    """``✔ passed (1 point): <summary>``, in the current language."""
+    return _("✔ passed ({points}): {summary}").format(points=points_text(check.points), summary=outcome.message)
+
+
+def failed_heading(check) -> str:
+    """``check failed (1 point): <title>``, in the current language; the message follows."""
+    return _("check failed ({points}): {title}").format(points=points_text(check.points), title=_(check.title))
+
+
 def summary_table(lab, outcomes: list[tuple[object, CheckResult]]) -> str:
     """The self-checks' outcomes as plain text: one line per check, then what is left to the grader."""
-    lines = [f"Self-checks of {lab.title}"]
-    width = max(len(f"{check.points:g}") for check, _ in outcomes)
+    lines = [_("Self-checks of {lab}").format(lab=_(lab.title))]
+    width = max(len(f"{check.points:g}") for check, _outcome in outcomes)
     for check, outcome in outcomes:
         mark = "✔" if outcome.passed else "✘"
         earned = f"{outcome.score:g}/{check.points:g}".rjust(2 * width + 1)
-        found = ""
-        if not outcome.passed:
-            found = next((line.split(":", 1)[1].strip() for line in outcome.message.splitlines()
-                          if line.strip().startswith("found:")), "")
-            found = f" — {found}" if found else ""
-        lines.append(f"  {mark} {earned}  Block {check.block}  {check.title}{found}")
-    passed = sum(outcome.passed for _, outcome in outcomes)
-    earned = sum(outcome.score for _, outcome in outcomes)
-    possible = sum(check.points for check, _ in outcomes)
-    lines.append(f"{passed} of {len(outcomes)} self-checks pass: {earned:g}/{possible:g} points. Hidden checks, "
-                 "and answers graded by hand, are graded after you submit.")
+        found = f" — {outcome.found}" if not outcome.passed and outcome.found else ""
+        block = _("Block {letter}").format(letter=check.block)
+        lines.append(f"  {mark} {earned}  {block}  {_(check.title)}{found}")
+    passed = sum(outcome.passed for _check, outcome in outcomes)
+    earned = sum(outcome.score for _check, outcome in outcomes)
+    possible = sum(check.points for check, _outcome in outcomes)
+    lines.append(_("{passed} of {count} self-checks pass: {earned}/{possible} points. Hidden checks, and answers graded "
+                   "by hand, are graded after you submit.").format(passed=passed, count=len(outcomes),
+                                                                   earned=f"{earned:g}", possible=f"{possible:g}"))
     return "\n".join(lines)
 
 
@@ -103,11 +112,12 @@ def make_check_all(lab) -> Callable[[dict], None]:
 
     def check_all(namespace: dict) -> None:
         if os.environ.get(HANDOVER_DIR_VARIABLE):
-            print("(self-checks are not run at grading: every check is, in the grader)")
+            language = os.environ.get(LANGUAGE_VARIABLE, SOURCE_LANGUAGE)
+            with use_language(language if language in LANGUAGES else SOURCE_LANGUAGE):
+                print(_("(self-checks are not run at grading: every check is, in the grader)"))
             return
         results = handover.round_trip(collect(namespace, os.getcwd(), lab.results), lab.results)
         results.runtime_versions = running_versions()
         print(summary_table(lab, [(check, run(check, results)) for check in lab.self_checks]))
 
     return check_all
-

@@ -13,6 +13,7 @@ import numpy as np
 
 from coursekit import checkers
 from coursekit.checks import Check, CheckFailed, Registry
+from coursekit.i18n import N_, _
 from coursekit.labs.lab00 import (D_MODEL, EQUAL_ATOL, N_HEADS, PERMUTATION, RESULT_FIELDS, SEED, T,
                                   WITH_PE_THRESHOLD, WITHOUT_PE_THRESHOLD, array, manifest_field, manifest_file,
                                   student_X)
@@ -60,38 +61,42 @@ def _recompute(X_bytes: bytes) -> dict[str, object]:
 
 # grade_id, block, points, title, then per array: (name, what it is, expected, hint)
 RECOMPUTED_ARRAYS = [
-    ("test_block_b_outputs", "B", 2, "Y and Y_perm equal a recomputation from X", (
-        ("Y", "mha.forward(X, mask=None)", "Y = mha.forward(X, mask=None) for your X, with the seed-0 layer",
-         "run attention on X exactly as embedded in Block A, with no positional encoding"),
+    ("test_block_b_outputs", "B", 2, N_("Y and Y_perm equal a recomputation from X"), (
+        ("Y", "mha.forward(X, mask=None)", N_("Y = mha.forward(X, mask=None) for your X, with the seed-0 layer"),
+         N_("run attention on X exactly as embedded in Block A, with no positional encoding")),
         ("Y_perm", "mha.forward(X_perm, mask=None)",
-         "Y_perm = mha.forward(X[[2, 0, 1]], mask=None), attention on the permuted tokens",
-         "permute the input rows first, then run attention on the permuted input"))),
-    ("test_block_c_outputs", "C", 2, "Y_pe and Y_perm_pe: PE added before attention", (
-        ("Y_pe", "mha.forward(X + pe)", "Y_pe = mha.forward(X + pe): PE added to the input, before attention",
-         "add pe to the embeddings first, then run attention"),
+         N_("Y_perm = mha.forward(X[[2, 0, 1]], mask=None), attention on the permuted tokens"),
+         N_("permute the input rows first, then run attention on the permuted input")))),
+    ("test_block_c_outputs", "C", 2, N_("Y_pe and Y_perm_pe: PE added before attention"), (
+        ("Y_pe", "mha.forward(X + pe)", N_("Y_pe = mha.forward(X + pe): PE added to the input, before attention"),
+         N_("add pe to the embeddings first, then run attention")),
         ("Y_perm_pe", "mha.forward(X_perm + pe)",
-         "Y_perm_pe = mha.forward(X_perm + pe): the permuted tokens, plus PE by position, before attention",
-         "add pe to the permuted input too: position 0 gets pe[0] whichever token sits there"))),
+         N_("Y_perm_pe = mha.forward(X_perm + pe): the permuted tokens, plus PE by position, before attention"),
+         N_("add pe to the permuted input too: position 0 gets pe[0] whichever token sits there")))),
 ]
 
 # grade_id, block, points, title, variable, the arrays it is computed from and the difference it is the
 # maximum of, below (True) or above the threshold
 RECORDED_DIFFERENCES = [
-    ("test_block_b_max_diff", "B", 1, "without_pe_max_diff is computed from correct outputs and < 1e-6",
+    ("test_block_b_max_diff", "B", 1, N_("without_pe_max_diff is computed from correct outputs and < 1e-6"),
      "without_pe_max_diff", ("Y", "Y_perm"), "|Y_perm - Y[[2, 0, 1]]|", True, WITHOUT_PE_THRESHOLD),
-    ("test_block_c_max_diff", "C", 1, "with_pe_max_diff is computed from correct outputs and > 1e-3",
+    ("test_block_c_max_diff", "C", 1, N_("with_pe_max_diff is computed from correct outputs and > 1e-3"),
      "with_pe_max_diff", ("Y_pe", "Y_perm_pe"), "|Y_perm_pe - Y_pe[[2, 0, 1]]|", False, WITH_PE_THRESHOLD),
 ]
+
+
+def _and(names) -> str:
+    return _(" and ").join(names)
 
 
 def recomputed_arrays_check(grade_id, block, points, title, arrays) -> Check:
     def check(results: LabResults) -> str:
         X = student_X(results)
-        found = {name: array(results, name, block, what) for name, what, _, _ in arrays}
+        found = {name: array(results, name, block, what) for name, what, *rest in arrays}
         computed = recompute(X)
-        for name, _, expected, hint in arrays:
-            checkers.assert_close(name, found[name], computed[name], expected, hint, atol=EQUAL_ATOL)
-        return f"{' and '.join(name for name, *_ in arrays)} equal a recomputation from X"
+        for name, _what, expected, hint in arrays:
+            checkers.assert_close(name, found[name], computed[name], _(expected), _(hint), atol=EQUAL_ATOL)
+        return _("{names} equal a recomputation from X").format(names=_and(name for name, *rest in arrays))
 
     return Check(grade_id, block, points, False, title, check)
 
@@ -101,26 +106,31 @@ def recorded_difference_check(grade_id, block, points, title, name, sources, for
     0.0 beside outputs that are all zeros, earns nothing."""
 
     def check(results: LabResults) -> str:
-        recorded = checkers.number(results, name, block, f"the largest {formula}")
+        recorded = checkers.number(results, name, block, _("the largest {formula}").format(formula=formula))
         reference = recompute(student_X(results))
         for source in sources:
-            found = checkers.require(results, source, block, f"the output {name} is computed from")
+            found = checkers.require(results, source, block, _("the output {name} is computed from").format(name=name))
             correct = reference[source]
             if not (isinstance(found, np.ndarray) and found.shape == correct.shape
                     and np.allclose(found, correct, rtol=0, atol=EQUAL_ATOL)):
-                raise CheckFailed(expected=f"{name} computed from correct {' and '.join(sources)}",
-                                  found=f"`{source}` is not what Block {block} computes, so {name} is not that difference",
-                                  hint=f"fix {' and '.join(sources)} first (see the other Block {block} checks)")
+                raise CheckFailed(expected=_("{name} computed from correct {sources}").format(name=name, sources=_and(sources)),
+                                  found=_("`{source}` is not what Block {block} computes, so {name} is not that "
+                                          "difference").format(source=source, block=block, name=name),
+                                  hint=_("fix {sources} first (see the other Block {block} checks)").format(
+                                      sources=_and(sources), block=block))
         computed = reference[name]
         if not checkers.same_number(recorded, computed, NUMBER_RTOL, NUMBER_ATOL):
-            raise CheckFailed(expected=f"{name} = the largest entry of {formula}, recomputed from your X",
-                              found=f"{name} is {recorded!r}, which is not that value",
-                              hint="compute it with np.abs(...).max() from the arrays; do not type or round it")
-        side = "below" if below else "above"
+            raise CheckFailed(expected=_("{name} = the largest entry of {formula}, recomputed from your X").format(
+                                  name=name, formula=formula),
+                              found=_("{name} is {value}, which is not that value").format(name=name, value=repr(recorded)),
+                              hint=_("compute it with np.abs(...).max() from the arrays; do not type or round it"))
         if not (recorded < threshold if below else recorded > threshold):
-            raise CheckFailed(expected=f"{name} {side} {threshold:g}", found=f"{recorded!r}",
-                              hint=f"see the other Block {block} checks")
-        return f"{name} is the computed maximum difference, {side} {threshold:g}"
+            expected = _("{name} below {threshold}") if below else _("{name} above {threshold}")
+            raise CheckFailed(expected=expected.format(name=name, threshold=f"{threshold:g}"), found=repr(recorded),
+                              hint=_("see the other Block {block} checks").format(block=block))
+        summary = _("{name} is the computed maximum difference, below {threshold}") if below \
+            else _("{name} is the computed maximum difference, above {threshold}")
+        return summary.format(name=name, threshold=f"{threshold:g}")
 
     return Check(grade_id, block, points, False, title, check)
 
@@ -131,19 +141,22 @@ def recorded_difference_check(grade_id, block, points, title, name, sources, for
 
 def block_a_embedding(results: LabResults) -> str:
     X = student_X(results)
-    ids = checkers.require(results, "token_ids", "A", "the 3 token ids of the lab's sentence")
+    ids = checkers.require(results, "token_ids", "A", _("the 3 token ids of the lab's sentence"))
     try:
         computed = embed(np.asarray(ids).astype(np.int64))  # (3, 8)
     except (TypeError, ValueError, IndexError) as error:
-        raise CheckFailed(expected="`token_ids` that the embedding accepts", found=f"{error}"[:200],
-                          hint="fix token_ids first (see the Block A token-id check)") from None
+        raise CheckFailed(expected=_("`token_ids` that the embedding accepts"), found=f"{error}"[:200],
+                          hint=_("fix token_ids first (see the Block A token-id check)")) from None
     if computed.shape != X.shape:
-        raise CheckFailed(expected="3 token ids, one per row of X", found=f"{len(np.atleast_1d(ids))} ids",
-                          hint="fix token_ids first (see the Block A token-id check)")
+        raise CheckFailed(expected=_("3 token ids, one per row of X"),
+                          found=_("{count} ids").format(count=len(np.atleast_1d(ids))),
+                          hint=_("fix token_ids first (see the Block A token-id check)"))
     checkers.assert_close("X", X, computed, atol=EQUAL_ATOL,
-                          expected="X = Embedding(vocab_size, 8, seed=0)(token_ids), with the default tokenizer's vocab_size",
-                          hint="embed token_ids with Embedding(tokenizer.vocab_size, 8, seed=0); do not reorder or rescale it")
-    return "X is the seed-0 embedding of token_ids"
+                          expected=_("X = Embedding(vocab_size, 8, seed=0)(token_ids), with the default tokenizer's "
+                                     "vocab_size"),
+                          hint=_("embed token_ids with Embedding(tokenizer.vocab_size, 8, seed=0); do not reorder or "
+                                 "rescale it"))
+    return _("X is the seed-0 embedding of token_ids")
 
 
 def block_e_results_match(results: LabResults) -> str:
@@ -154,17 +167,21 @@ def block_e_results_match(results: LabResults) -> str:
         recorded = manifest_field(manifest, f"results_summary.{field}")
         if not checkers.is_json_number(recorded) or not checkers.same_number(float(recorded), computed[name],
                                                                                NUMBER_RTOL, NUMBER_ATOL):
-            wrong.append(f"results_summary.{field} is {recorded!r:.40}")
+            wrong.append(_("{path} is {value}").format(path=f"results_summary.{field}", value=f"{recorded!r:.40}"))
     if wrong:
-        raise CheckFailed(expected="results_summary to record the differences your code computes (to 9 significant digits)",
-                          found="; ".join(wrong) + ", which is not what the correct code computes from your X",
-                          hint="put the variables without_pe_max_diff and with_pe_max_diff into the manifest, not typed or rounded numbers")
-    return "results_summary records the computed differences"
+        raise CheckFailed(expected=_("results_summary to record the differences your code computes (to 9 significant "
+                                     "digits)"),
+                          found=_("{wrong}, which is not what the correct code computes from your X").format(
+                              wrong="; ".join(wrong)),
+                          hint=_("put the variables without_pe_max_diff and with_pe_max_diff into the manifest, not "
+                                 "typed or rounded numbers"))
+    return _("results_summary records the computed differences")
 
 
 HIDDEN_CHECKS = Registry([
-    Check("test_block_a_embedding", "A", 1, False, "X is the seed-0 embedding of token_ids", block_a_embedding),
+    Check("test_block_a_embedding", "A", 1, False, N_("X is the seed-0 embedding of token_ids"), block_a_embedding),
     *(recomputed_arrays_check(*row) for row in RECOMPUTED_ARRAYS),
     *(recorded_difference_check(*row) for row in RECORDED_DIFFERENCES),
-    Check("test_block_e_results_match", "E", 2, False, "results_summary records the computed numbers", block_e_results_match),
+    Check("test_block_e_results_match", "E", 2, False, N_("results_summary records the computed numbers"),
+          block_e_results_match),
 ])
