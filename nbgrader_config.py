@@ -25,7 +25,9 @@ c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{COURSE
 
 # Files a lab's notebook writes when it runs. Autograding re-runs it, so a copy the student submitted
 # is never what gets graded: a stale or hand-made manifest.json cannot stand in for one the code writes.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback",
+# locale/: a lab's translation catalogs (source/<assignment>/locale), which `course release` reads to
+# write the other editions; they are not part of any release.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "locale",
                             *sorted({name for lab in all_labs() for name in lab.writes})]
 
 # What students find in place of a solution.
@@ -46,6 +48,7 @@ c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
+    "coursegrader.edition_cells.UntranslateStubs",  # another edition's untouched stubs, as nbgrader knows them
     "coursegrader.execute.SandboxedExecute",  # nbgrader's Execute, in bubblewrap, bounded
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
@@ -53,6 +56,7 @@ c.Autograde.autograde_preprocessors = [
     "coursegrader.verdicts.TrustedVerdicts",  # each test cell's verdict, from the grading process
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
+    "coursegrader.edition_cells.TranslateEdition",  # the graded notebook back in the student's edition
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.post_convert_hook = "coursegrader.ledger.record_graded"

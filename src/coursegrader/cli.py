@@ -45,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
                        help="the gradebook (default: nbgrader_config.py's, or NBGRADER_DB_URL)")
     report = commands.add_parser("report", help="the class report (HTML with plots), a per-check CSV, results.json files")
     report.add_argument("assignment")
-    release = commands.add_parser("release", help="regenerate release/ASSIGNMENT from source/ with nbgrader")
+    release = commands.add_parser("release", help="regenerate release/ASSIGNMENT from source/ with nbgrader, and each "
+                                                   "edition in another language (release-es/ASSIGNMENT)")
     release.add_argument("assignment", nargs="?", default=None, help="the lab (default: every lab)")
+    solution = commands.add_parser("solution", help="the lab's reference solution (Markdown and notebook, in each "
+                                                     "language), for students once it may be published")
+    solution.add_argument("assignment")
     checks = commands.add_parser("checks", help="list a lab's checks, hidden ones included")
     checks.add_argument("assignment", nargs="?", default=None)
     add_student_commands(commands)
@@ -82,12 +86,19 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"class report: {written['html']}\nper student and check: {written['csv']}\n"
                           f"results.json ({len(written['results'])}): {written['html'].parent / 'results'}/<student>/results.json")
         elif args.command == "release":
-            from coursegrader.nbgrader_run import run_nbgrader
+            root = find_course_root(Path.cwd())
+            from coursegrader.release import release_lab
+
+            for lab in [find_lab(args.assignment)] if args.assignment else all_labs():
+                release_lab(root, lab, console)
+        elif args.command == "solution":
+            from coursegrader.solution import write_solution
 
             root = find_course_root(Path.cwd())
-            for lab in [find_lab(args.assignment)] if args.assignment else all_labs():
-                log = run_nbgrader(["generate_assignment", lab.assignment, "--force"], root)
-                console.print(f"wrote release/{lab.assignment}/ (nbgrader's log: {log.relative_to(root)})")
+            for path in write_solution(root, find_lab(args.assignment)):
+                console.print(f"wrote {path.relative_to(root)}")
+            console.print("[bold]not released[/]: publish it after the deadline, or to a student once their "
+                          "submission is graded (see the README's instructor section)")
         elif args.command == "checks":
             from coursegrader.labs import grading_checks
 

@@ -1,17 +1,20 @@
 """``course demo lab.assignment`` (``make demo``): the instructor's whole loop on a lab's example class.
 
-1. regenerate ``release/`` from ``source/`` (``nbgrader generate_assignment``);
+1. regenerate ``release/`` from ``source/`` (``nbgrader generate_assignment``), and the Spanish edition
+   ``release-es/`` (``course release``);
 2. place each example submission in ``submitted/<student>/<assignment>/``;
 3. autograde them (``course autograde``: nbgrader's autograde, in parallel, with a progress bar);
 4. write feedback HTML (``nbgrader generate_feedback``) and ``grades.csv`` (``nbgrader export``);
 5. write the class report, the per-check CSV and a results.json per submission (``course report``);
-6. print each student's score per block, with the paths of all of it.
+6. write the reference solution in each language (``course solution``), not released;
+7. print each student's score per block, with the paths of all of it.
 
 Every step is nbgrader's own command, configured by ``nbgrader_config.py``; nothing here grades.
 """
 
 from __future__ import annotations
 
+import io
 import shutil
 import time
 from pathlib import Path
@@ -21,6 +24,8 @@ from rich.console import Console
 from coursegrader.autograde import autograde
 from coursegrader.classreport import render, write_reports
 from coursegrader.nbgrader_run import run_nbgrader
+from coursegrader.release import release_lab
+from coursegrader.solution import write_solution
 from coursekit.lab import Lab
 
 
@@ -71,9 +76,9 @@ def run_demo(course_root: Path, lab: Lab, class_dir: Path, console: Console) -> 
     def done(since: float, what: str) -> None:
         console.print(f"  {what} [dim]({time.perf_counter() - since:.1f} s)[/]")
 
-    t = step(f"release: nbgrader generate_assignment {lab.assignment}")
-    run_nbgrader(["generate_assignment", lab.assignment, "--force"], course_root)
-    done(t, f"wrote {Path('release') / lab.assignment}/")
+    t = step(f"release: course release {lab.assignment} (nbgrader generate_assignment, then each edition)")
+    released = release_lab(course_root, lab, Console(file=io.StringIO()))
+    done(t, "wrote " + ", ".join(f"{folder.relative_to(course_root)}/" for folder in released))
 
     t = step(f"collect: the example class from {class_dir.relative_to(course_root) if class_dir.is_relative_to(course_root) else class_dir}")
     students = place_class(class_dir, course_root, lab.assignment)
@@ -95,6 +100,11 @@ def run_demo(course_root: Path, lab: Lab, class_dir: Path, console: Console) -> 
     t = step(f"reports: course report {lab.assignment}")
     written = write_reports(lab, course_db_url(course_root), course_root)
     done(t, "class report, CSV and results.json")
+
+    t = step(f"solution: course solution {lab.assignment}")
+    solutions = write_solution(course_root, lab) if lab.solution else []
+    done(t, "reference solution (not released): " + ", ".join(str(path.relative_to(course_root))
+                                                              for path in solutions if path.suffix == ".md"))
 
     everyone = [results for results in written["everyone"] if results.student in students]
     console.print()
