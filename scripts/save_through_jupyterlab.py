@@ -23,13 +23,12 @@ Needs:
     PATH the server and kernel get);
   - a Chromium: Debian's `apt-get install -y chromium` gives /usr/bin/chromium (--chromium to
     use another);
-  - the Python package `playwright` in the Python that runs this script, kept OUT of .venv, e.g.
-    `python3 -m venv /tmp/pw-venv && /tmp/pw-venv/bin/pip install playwright`. No
-    `playwright install` is needed: the script uses the system Chromium.
+  - the Python package `playwright` in the Python that runs this script (the .venv has it, from the
+    `test` extra). No `playwright install` is needed: the script uses the system Chromium.
 
 Run (from the repository root):
 
-    /tmp/pw-venv/bin/python scripts/save_through_jupyterlab.py [INPUT.ipynb] [OUTPUT.ipynb]
+    .venv/bin/python scripts/save_through_jupyterlab.py [INPUT.ipynb] [OUTPUT.ipynb]
 
 INPUT defaults to tests/examples/16-permutation-equivariance/class/solution/demo.ipynb and OUTPUT to
 tests/examples/16-permutation-equivariance/class/jupyterlab_saved/demo.ipynb. Options: --venv, --chromium, --timeout
@@ -262,10 +261,8 @@ def drive_jupyterlab(server: JupyterLabServer, chromium: str, n_code_cells: int,
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise StepFailed(
-            f"the Python running this script ({sys.executable}) has no `playwright`: run it with "
-            "a separate venv that has it, e.g. `python3 -m venv /tmp/pw-venv && "
-            "/tmp/pw-venv/bin/pip install playwright`, then "
-            "`/tmp/pw-venv/bin/python scripts/save_through_jupyterlab.py`"
+            f"the Python running this script ({sys.executable}) has no `playwright`: run it with the "
+            "project's venv (`make venv` installs it): `.venv/bin/python scripts/save_through_jupyterlab.py`"
         ) from None
 
     saved_path = server.root_dir / NOTEBOOK_NAME

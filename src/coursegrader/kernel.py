@@ -22,7 +22,7 @@ def startup_argument(output_limit: int) -> str:
     """The kernel's first lines, run before any of the student's."""
     lines = [
         # cap each cell's printing inside the kernel too (coursekit.outputlimit)
-        f"__import__('coursekit.outputlimit').outputlimit.install({int(output_limit)})",
+        f"__import__('coursekit.outputlimit').outputlimit.install({int(output_limit)}, get_ipython())",
         # quit() and exit() would stop the kernel 0.1 s later, in whichever cell runs by then: a
         # grading kernel ignores them, and the notebook is graded to its end
         "get_ipython().ask_exit = lambda: None",

@@ -108,13 +108,13 @@ def markdown(lab: Lab, ran: Ran, language: str, translate=None) -> str:
         return translate_markdown(markdown_text, translate) if translate else markdown_text
 
     with use_language(language):
-        parts = [f"# {_(lab.title)} — {_('reference solution')}",
+        parts = [_("# {lab} — reference solution").format(lab=_(lab.title)),
                  _("The lab's solution as the course wrote it, run as written: the code of each block, what it "
                    "prints, the files it writes, and a model answer for the written block. Every number below was "
                    "recomputed by running this code; none was typed. Read it once your own work is submitted and "
                    "graded, and compare it with yours block by block.")]
         for letter, title in lab.blocks.items():
-            parts.append(f"## {_('Block {letter} — {title}').format(letter=letter, title=_(title))}")
+            parts.append("## " + _("Block {letter} — {title}").format(letter=letter, title=_(title)))
             if letter in ran.code:
                 parts.append(_fence(comments(ran.code[letter]), "python"))
                 if ran.printed.get(letter, "").strip():
@@ -128,7 +128,7 @@ def markdown(lab: Lab, ran: Ran, language: str, translate=None) -> str:
                 parts.append(f"## `{name}`")
                 parts.append(_("As the code above writes it:"))
                 parts.append(_fence(content, "json"))
-        parts.append(f"## {_('The numbers')}")
+        parts.append(_("## The numbers"))
         parts.append(numbers_table(ran))
         parts.append(_("Recomputed with Python {python} and numpy {numpy}. On another machine the last digits of "
                        "the differences may change; the conclusions do not.").format(**ran.versions))
@@ -137,7 +137,7 @@ def markdown(lab: Lab, ran: Ran, language: str, translate=None) -> str:
 
 def numbers_table(ran: Ran) -> str:
     """The numbers the solution recorded in its manifest, as the manifest holds them."""
-    rows = [f"| {_('quantity')} | {_('value')} |", "|---|---|"]
+    rows = [_("| quantity | value |"), "|---|---|"]
     for name, content in ran.files.items():
         if not name.endswith(".json"):
             continue

@@ -54,11 +54,9 @@ class _Cap:
         return capped_write
 
 
-def install(limit: int) -> None:
-    """Cap each cell of this IPython kernel at ``limit`` characters of stdout and stderr together."""
-    from IPython import get_ipython
-
-    shell = get_ipython()
+def install(limit: int, shell) -> None:
+    """Cap each cell of the kernel whose IPython shell is ``shell`` (``get_ipython()``) at ``limit``
+    characters of stdout and stderr together."""
     if shell is None:
         raise RuntimeError("coursekit.outputlimit.install needs a running IPython kernel")
     shell.events.register("pre_execute", _Cap(limit).start_cell)

@@ -68,6 +68,8 @@ def test_the_wheel_holds_the_library_and_the_self_checks_only(kit):
         top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
         assert top_level == {"minimodel", "coursekit"}
         assert "coursekit/labs/lab00.py" in names and "coursekit/labs/lab00_manifest.schema.json" in names
+        # the self-checks' Spanish catalog, compiled; the grader's catalog (hidden checks' messages) is not there
+        assert [name for name in names if "/locale/" in name] == ["coursekit/locale/es/LC_MESSAGES/coursekit.mo"]
         source = "\n".join(wheel.read(name).decode("utf-8") for name in names if name.endswith(".py"))
         entry_points = next(wheel.read(name).decode() for name in names if name.endswith("entry_points.txt"))
     assert "course = coursekit.cli:main" in entry_points
@@ -96,6 +98,10 @@ tokenizer = default_tokenizer()
 namespace = {{"token_ids": tokenizer.encode("he work I")}}
 run_check("test_block_a_token_ids", namespace)
 run_check("test_block_e_results_match", namespace)
+from coursekit.i18n import set_language
+set_language("es")  # what the Spanish edition's first cell does
+run_check("test_block_a_token_ids", namespace)
+set_language("en")
 try:
     import coursegrader.labs
 except ImportError:
@@ -105,6 +111,7 @@ main(["checks"])
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert "✔ passed (1 point): token_ids decode to 'he work I'" in out
+    assert "✔ superada (1 punto): " in out and "'he work I'" in out.split("superada")[1]
     assert "test_block_e_results_match is a hidden check: it runs only when your notebook is graded" in out
     assert "no grader here" in out
     assert "test_block_e_schema" in out and "test_block_e_results_match" not in out.split("no grader here")[1]

@@ -1,7 +1,7 @@
 """The bank of example submissions: what each student did, and which checks that must cost.
 
-Each example is the committed release notebook with its solution cells filled in as a student
-would: the instructor's solution, then a few changes that make one realistic mistake, one honest
+Each example is the committed release notebook (of the English edition, or of another language's
+edition) with its solution cells filled in as a student would: the instructor's solution, then a few changes that make one realistic mistake, one honest
 variation, or one attack on the grader. ``fails`` lists the grade_ids of the checks an example must
 fail; every other check must earn its points, graded by the real ``nbgrader autograde``.
 
@@ -44,6 +44,7 @@ class Example:
     has_notebook: bool = True  # False: ``files`` makes the whole submission
     files: Callable[[Path, Path], None] | None = None  # (submission folder, course root): what cannot be committed
     notes: tuple[str, ...] = ()  # what the notes at the top of the graded notebook must say
+    language: str = "en"  # the edition the student worked in: "en" (release/) or another (release-<language>/)
 
     @property
     def folder(self) -> str:
@@ -61,6 +62,11 @@ class Bank:
         self.source = ROOT / "source" / assignment / f"{notebook}.ipynb"
         self.release = ROOT / "release" / assignment / f"{notebook}.ipynb"
 
+    def release_of(self, language: str) -> Path:
+        """The committed release notebook of an edition (``course release`` writes them)."""
+        folder = "release" if language == "en" else f"release-{language}"
+        return ROOT / folder / self.assignment / f"{self.notebook}.ipynb"
+
     def student_answers(self) -> dict[str, str]:
         """The instructor's solution cells as a student would type them: markers removed."""
         source = nbformat.read(self.source, as_version=4)
@@ -68,9 +74,9 @@ class Bank:
                 for cell in source.cells if cell.metadata.get("nbgrader", {}).get("solution")}
 
     def build(self, name: str) -> nbformat.NotebookNode:
-        """The submitted notebook of example ``name``: the release with its solution cells filled in."""
+        """The submitted notebook of example ``name``: the release of its edition with its solution cells filled in."""
         example = self.examples[name]
-        notebook = copy.deepcopy(nbformat.read(self.release, as_version=4))
+        notebook = copy.deepcopy(nbformat.read(self.release_of(example.language), as_version=4))
         if example.untouched:
             return notebook
         answers = self.student_answers()

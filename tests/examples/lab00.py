@@ -2,7 +2,8 @@
 
 Kinds (the numbered classes of the trusted-grading issue): ``class`` (realistic mistakes, graded by
 ``make demo``), ``forgery`` (1: verdicts outside the kernel), ``isolation`` (3), ``bounds`` (4),
-``tampering`` (5), ``bad input`` (6), ``honest`` (7: honest work is not punished). The hidden-check
+``tampering`` (5), ``bad input`` (6), ``honest`` (7: honest work is not punished). Part of the class
+has a twin submitted in the Spanish edition (``SPANISH_TWINS``). The hidden-check
 split (2) and interrupted runs (8) are tested on their own (tests/coursekit/test_student_kit.py,
 tests/assignment/test_interrupted.py).
 """
@@ -10,6 +11,7 @@ tests/assignment/test_interrupted.py).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -688,5 +690,13 @@ EXAMPLES: dict[str, Example] = {
         files=_helper_module,
         edits=(("block_b", "X_perm = X[[2, 0, 1]]", "from labhelpers import PERMUTATION\nX_perm = X[PERMUTATION]"),)),
 }
+
+# The Spanish edition's twins of part of the class: the same work, submitted in the Spanish release.
+# Each must score exactly as its English twin, check by check, with its feedback in Spanish.
+SPANISH_TWINS = ("solution", "untouched_release", "features_permuted", "pe_after_attention", "hand_typed_manifest",
+                 "block_raises")
+for _name in SPANISH_TWINS:
+    EXAMPLES[f"{_name}_es"] = dataclasses.replace(
+        EXAMPLES[_name], language="es", description=f"{EXAMPLES[_name].description} (in the Spanish edition)")
 
 BANK = Bank("16-permutation-equivariance", "demo", EXAMPLES)

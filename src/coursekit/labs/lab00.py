@@ -228,7 +228,8 @@ def block_e_schema(results: LabResults) -> str:
     errors = sorted(validator.iter_errors(manifest), key=lambda error: [str(part) for part in error.absolute_path])
     if errors:
         # jsonschema's own messages stay in English: they quote the values and the schema's terms
-        problems = "; ".join(f"{'.'.join(map(str, error.absolute_path)) or _('top level')}: {error.message:.200}"
+        top_level = _("top level")
+        problems = "; ".join(f"{'.'.join(map(str, error.absolute_path)) or top_level}: {error.message:.200}"
                              for error in errors[:5])
         more = _(" (and {count} more)").format(count=len(errors) - 5) if len(errors) > 5 else ""
         raise CheckFailed(expected=_("exactly the fields of the lab's manifest, with numbers, strings and objects where "
