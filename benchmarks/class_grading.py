@@ -90,10 +90,12 @@ def measured(command: list[str], cwd: Path) -> tuple[float, float]:
 
 
 def student_script(notebook: Path) -> str:
-    """The student's code as a plain script: every code cell but the test cells."""
+    """The student's code as a plain script: the provided set-up cell and the student's own cells (no test
+    cells, and not the check_all cell, whose self-checks import jsonschema: 2 s that is not student code)."""
     cells = nbformat.read(notebook, as_version=4).cells
     return "\n\n".join(cell.source for cell in cells if cell.cell_type == "code"
-                       and not cell.metadata.get("nbgrader", {}).get("grade"))
+                       and (cell.metadata.get("nbgrader", {}).get("solution")
+                            or cell.metadata.get("nbgrader", {}).get("grade_id") == "setup"))
 
 
 def floor(notebooks: list[Path], folder: Path) -> float:
