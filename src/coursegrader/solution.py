@@ -11,6 +11,7 @@ marking scheme and the hidden tests are left out.
 
 from __future__ import annotations
 
+import copy
 import json
 import platform
 import re
@@ -53,14 +54,14 @@ def _block_cells(notebook, lab: Lab) -> dict[str, nbformat.NotebookNode]:
 
 
 def _for_students(notebook, lab: Lab) -> nbformat.NotebookNode:
-    """The source notebook as a student may read it after grading: solutions in place, without region
-    markers, marking schemes or test cells."""
+    """The source notebook as a student may read it after grading: its text, and the code cells that make
+    the lab's script (``Lab.deliverables``: the set-up and the solutions), without region markers or
+    marking schemes; no test cell, no self-check cell."""
+    script_cells = {grade_id for grade_id, _title in lab.deliverables.script_cells}
     cells = []
     for cell in notebook.cells:
         meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
-            continue  # a test cell: its checks are the grader's business
-        if cell.cell_type == "code" and meta.get("locked") and "check_all" in cell.source:
+        if cell.cell_type == "code" and meta.get("grade_id") not in script_cells:
             continue
         source = MARK_SCHEME.sub("", SOLUTION_REGION.sub("", cell.source)).strip("\n")
         fresh = new_code_cell(source) if cell.cell_type == "code" else new_markdown_cell(source)
@@ -155,7 +156,7 @@ def numbers_table(ran: Ran) -> str:
 
 
 def reference_notebook(ran: Ran, language: str, translate=None) -> nbformat.NotebookNode:
-    notebook = nbformat.from_dict(json.loads(json.dumps(ran.notebook)))
+    notebook = copy.deepcopy(ran.notebook)
     if translate is not None:
         for cell in notebook.cells:
             cell.source = translate_markdown(cell.source, translate) if cell.cell_type == "markdown" \
