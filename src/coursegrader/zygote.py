@@ -26,6 +26,7 @@ nothing the grader keeps secret: a kernel is a copy of its memory.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import resource
@@ -82,6 +83,53 @@ def _modules_a_kernel_loads() -> list[str]:
     return json.loads(b"".join(chunks) or b"[]")
 
 
+WARM_UP_CELL = """\
+import numpy as np
+from minimodel import Embedding, MultiHeadAttention, default_tokenizer, sinusoidal_pe
+
+tokenizer = default_tokenizer()
+token_ids = tokenizer.encode("he work I")  # a comment, as cells have them
+X = Embedding(tokenizer.vocab_size, 8, seed=0).forward(np.array(token_ids))
+mha = MultiHeadAttention(8, 1, seed=0)
+print(np.round(X[[2, 0, 1]], 3), sinusoidal_pe(3, 8).shape)
+mha.forward(X[:, [2, 0, 1]])  # the mistake students make most: columns for rows
+"""
+
+
+def warm_up() -> None:
+    """Pay once, here, the first-use costs every kernel would otherwise pay again after its fork.
+
+    A student's first error costs a fresh kernel 0.1-0.2 s: IPython formats the traceback with
+    stack_data and pygments, which compile their lexer's patterns and parse each library file the
+    traceback passes through on first use, and keep both; and the first cell compiles tokenize's
+    patterns (12 ms). Reading a typical cell as IPython does, running it to its typical error and
+    formatting that as a kernel does leaves those caches (and numpy's printing and random modules)
+    in this process, so every kernel forked from it starts with them. Nothing here is any
+    student's: the cell is this module's own.
+    """
+    import linecache
+
+    from IPython.core import ultratb
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    TransformerManager().transform_cell(WARM_UP_CELL)  # IPython reads every cell with tokenize: its patterns
+    name = "<coursekit-warm-up>"
+    linecache.cache[name] = (len(WARM_UP_CELL), None, WARM_UP_CELL.splitlines(True), name)
+    null = open(os.devnull, "w")
+    saved = sys.stdout
+    try:
+        sys.stdout = null
+        exec(compile(WARM_UP_CELL, name, "exec"), {"__name__": "__main__"})
+    except Exception:  # noqa: BLE001 — the error is the point
+        etype, value, trace = sys.exc_info()
+        for theme in ("neutral", "nocolor"):
+            ultratb.AutoFormattedTB(mode="Context", theme_name=theme).structured_traceback(etype, value, trace)
+    finally:
+        sys.stdout = saved
+        null.close()
+        linecache.cache.pop(name, None)
+
+
 def preload() -> None:
     """Import what every kernel needs: the kernel machinery, numpy, the library and the labs' self-checks."""
     import importlib
@@ -99,6 +147,10 @@ def preload() -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 — a module only some platforms have; the kernel imports it itself if needed
             pass
+    warm_up()
+    # What this process has now lives as long as it does: out of reach of the garbage collector, whose
+    # passes in each kernel would otherwise write to (and so copy) every page of it (gc.freeze's docs).
+    gc.freeze()
 
 
 # -----------------------------------------------------------------------------
