@@ -26,18 +26,53 @@ from nbgrader import utils as nbgrader_utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from coursegrader.editions import Translator, edition_language, translate_cell_source
+from coursegrader.editions import Translator, catalog_path, edition_language, translate_cell_source
 from coursekit.i18n import SOURCE_LANGUAGE
 
 
+class _CellTranslations:
+    """One catalog's translations of whole cells, each worked out once per grading process: the
+    catalog is parsed once (and again when its file changes), not twice for every submission."""
+
+    def __init__(self, translate: Translator):
+        self.translate = translate
+        self.cells: dict[tuple[str, str], str] = {}
+
+    def __call__(self, cell_type: str, english: str) -> str:
+        key = (cell_type, english)
+        translated = self.cells.get(key)
+        if translated is None:
+            maker = new_markdown_cell if cell_type == "markdown" else new_code_cell
+            translated = self.cells[key] = translate_cell_source(maker(english), self.translate,
+                                                                 self.translate.language)
+        return translated
+
+
+_catalogs: dict[tuple[Path, str], tuple[tuple[int, int], _CellTranslations]] = {}
+
+
+def cell_translations(source: Path, language: str) -> _CellTranslations:
+    """The translations of ``source``'s lab into ``language``; FileNotFoundError without a catalog."""
+    path = catalog_path(source, language)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        info = None
+    stamp = (info.st_mtime_ns, info.st_size) if info is not None else (0, 0)
+    cached = _catalogs.get((source, language))
+    if cached is None or cached[0] != stamp:
+        cached = _catalogs[(source, language)] = (stamp, _CellTranslations(Translator(source, language)))
+    return cached[1]
+
+
 class _EditionStep(NbGraderPreprocessor):
-    def _translator(self, assignment: str, language: str) -> Translator | None:
+    def _translations(self, assignment: str, language: str) -> _CellTranslations | None:
         coursedir = self.parent.parent.coursedir if self.parent is not None and self.parent.parent is not None else None
         if coursedir is None:
             return None
         source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
         try:
-            return Translator(source, language)
+            return cell_translations(source, language)
         except FileNotFoundError as error:
             self.log.warning("edition %r: %s; its cells stay as submitted", language, error)
             return None
@@ -47,22 +82,21 @@ class _EditionStep(NbGraderPreprocessor):
         if language == SOURCE_LANGUAGE:
             return nb, resources
         info = resources["nbgrader"]
-        translate = self._translator(info["assignment"], language)
-        if translate is None:
+        translations = self._translations(info["assignment"], language)
+        if translations is None:
             return nb, resources
         with Gradebook(info["db_url"]) as gradebook:
-            for cell in nb.cells:
-                grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-                if not isinstance(grade_id, str):
-                    continue
-                try:
-                    source_cell = gradebook.find_source_cell(grade_id, info["notebook"], info["assignment"])
-                except MissingEntry:
-                    continue
-                english = source_cell.source
-                maker = new_markdown_cell if source_cell.cell_type == "markdown" else new_code_cell
-                translated = translate_cell_source(maker(english), translate, language)
-                self.update(cell, english, translated)
+            try:
+                notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+            except MissingEntry:
+                return nb, resources
+            sources = {cell.name: (cell.cell_type, cell.source) for cell in notebook.source_cells}
+        for cell in nb.cells:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if not isinstance(grade_id, str) or grade_id not in sources:
+                continue
+            cell_type, english = sources[grade_id]
+            self.update(cell, english, translations(cell_type, english))
         return nb, resources
 
     def update(self, cell, english: str, translated: str) -> None:
