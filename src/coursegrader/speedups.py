@@ -1,4 +1,4 @@
-"""Two measured fixes for what nbgrader pays again for every submission, without changing what it does.
+"""Three measured fixes for what nbgrader pays again for every submission, without changing what it does.
 
 Profiled on a class of Lab 00 submissions (cProfile; see benchmarks/), per submission:
 
@@ -9,8 +9,12 @@ Profiled on a class of Lab 00 submissions (cProfile; see benchmarks/), per submi
   submission), so no SQL statement stays compiled and each opening re-reads the schema: ~0.1 s. Here
   one engine per database URL is kept for the process; ``Gradebook.close()`` still disposes of its
   connections, as before.
+- nbformat checks each output it creates (one per message the kernel sends) against a part of its
+  schema with jsonschema, building a validator for that part on every call: ~0.5 ms each, 30-40 ms
+  per submission. Here that part is compiled once with fastjsonschema, the validator nbformat itself
+  uses for whole notebooks; an output it rejects goes to nbformat's own check, for nbformat's error.
 
-``install()`` applies both in the current process; ``nbgrader_config.py`` loads the modules that call
+``install()`` applies all three in the current process; ``nbgrader_config.py`` loads the modules that call
 it, so ``nbgrader autograde`` and ``course autograde`` run with the same fixes.
 """
 
@@ -46,6 +50,32 @@ class _CompiledJsonschema(types.SimpleNamespace):
             raise error
 
 
+class _CompiledNodeValidator:
+    """Stands in for ``nbformat.v4.nbbase.validate(node, ref)``, which nbformat calls for every output it
+    creates (nbclient creates one per message a kernel sends)."""
+
+    def __init__(self, original):
+        self._original = original
+        self._compiled: dict[str, object] = {}
+
+    def __call__(self, node, ref=None):
+        if ref is None:
+            return self._original(node, ref)
+        check = self._compiled.get(ref)
+        if check is None:
+            import fastjsonschema
+            from nbformat.validator import get_validator
+
+            schema = get_validator(version=4)._schema
+            check = self._compiled[ref] = fastjsonschema.compile(
+                {"$ref": f"#/definitions/{ref}", "definitions": schema["definitions"]})
+        try:
+            check(node)
+        except Exception:  # noqa: BLE001 — rejected, or unlike anything compiled: nbformat's own path decides
+            return self._original(node, ref)
+        return None
+
+
 def install() -> None:
     if getattr(install, "done", False):
         return
@@ -55,6 +85,10 @@ def install() -> None:
     if not isinstance(common.jsonschema, _CompiledJsonschema):
         common.jsonschema = _CompiledJsonschema(common.jsonschema)
     nbgrader.api.create_engine = functools.lru_cache(maxsize=8)(nbgrader.api.create_engine)
+    from nbformat.v4 import nbbase
+
+    if not isinstance(nbbase.validate, _CompiledNodeValidator):
+        nbbase.validate = _CompiledNodeValidator(nbbase.validate)
     install.done = True
 
 
@@ -65,3 +99,46 @@ def forget_engines() -> None:
     cache_clear = getattr(nbgrader.api.create_engine, "cache_clear", None)
     if cache_clear is not None:
         cache_clear()
+
+
+def trust_gradebook_schema() -> None:
+    """For a process that grades for one command and ends (a ``course autograde`` worker): check the
+    gradebook's tables once per database, not at each of the ~12 times a submission opens the gradebook.
+
+    nbgrader's ``Gradebook()`` lists the database's tables and runs ``create_all`` (a query per table)
+    every time it is opened. Within one run nothing drops those tables, so after the first opening of a
+    database has made sure of them, later openings in this process skip both. A process that outlives a
+    run (a Dask worker) must not call this: its next run may meet a new database at the same address.
+    """
+    import nbgrader.api
+
+    if getattr(trust_gradebook_schema, "done", False):
+        return
+    checked: dict[str, list[str]] = {}
+    metadata = nbgrader.api.Base.metadata
+    create_all, inspect = metadata.create_all, nbgrader.api.inspect
+
+    class _KnownTables:
+        def __init__(self, names: list[str]):
+            self.names = names
+
+        def get_table_names(self) -> list[str]:
+            return list(self.names)
+
+    def remembered_inspect(engine):
+        known = checked.get(str(getattr(engine, "url", "")))
+        return _KnownTables(known) if known is not None else inspect(engine)
+
+    def create_all_once(bind=None, **kwargs):
+        key = str(getattr(bind, "url", ""))
+        if key and key in checked and not kwargs:
+            return None
+        result = create_all(bind=bind, **kwargs)
+        if key:
+            checked[key] = inspect(bind).get_table_names()
+        return result
+
+    nbgrader.api.inspect = remembered_inspect
+    metadata.create_all = create_all_once
+    trust_gradebook_schema.done = True
+
