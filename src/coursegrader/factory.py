@@ -27,7 +27,7 @@ import psutil
 from jupyter_client.provisioning import LocalProvisioner
 
 from coursegrader.kernel import startup_argument
-from coursegrader.sandbox import Sandbox
+from coursegrader.sandbox import Sandbox, descendants, process_name
 
 FACTORY_ENVIRONMENT = ("PATH", "LANG", "LC_ALL")  # all the factory inherits: kernels are copies of it
 
@@ -99,14 +99,10 @@ class ForkedKernelProvisioner(LocalProvisioner):
         """The sleeping process inside the sandbox: the deepest process below bubblewrap."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            try:
-                tree = psutil.Process(self.process.pid).children(recursive=True)
-            except psutil.Error:
-                tree = []
-            sleeping = [process for process in tree if process.name() == "sleep"]
+            sleeping = [pid for pid in descendants(self.process.pid) if process_name(pid) == "sleep"]
             if sleeping:
-                return sleeping[0].pid
-            time.sleep(0.005)
+                return sleeping[0]
+            time.sleep(0.002)
         raise RuntimeError("the sandbox's process did not appear")
 
     @property
