@@ -148,8 +148,12 @@ def grade_one(app, assignment: str, student: str) -> Outcome:
     buffer = io.StringIO()
     handler = logging.StreamHandler(buffer)
     handler.setFormatter(logging.Formatter("[%(name)s | %(levelname)s] %(message)s"))
-    saved = app.log.handlers[:]
+    # what `nbgrader autograde` prints at its --log-level (INFO unless told otherwise), not the debug lines
+    # (one per kernel message, with its content) that nbgrader's logger makes only for its handlers to drop
+    level = logging.getLevelName(app.log_level) if isinstance(app.log_level, str) else app.log_level
+    saved, saved_level = app.log.handlers[:], app.log.level
     app.log.handlers[:] = [handler]
+    app.log.setLevel(level)
     started = time.perf_counter()
     status, error = "graded", None
     cwd = os.getcwd()
@@ -165,6 +169,7 @@ def grade_one(app, assignment: str, student: str) -> Outcome:
     finally:
         os.chdir(cwd)
         app.log.handlers[:] = saved
+        app.log.setLevel(saved_level)
     log = buffer.getvalue()
     if status == "graded" and "Skipping existing assignment" in log:
         status = "skipped"
@@ -187,6 +192,7 @@ def _worker(app, assignment: str, slot: int, connection) -> None:
     warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would interleave on the console
     speedups.install()
     speedups.forget_engines()  # never share a database connection with the process it was forked from
+    speedups.trust_gradebook_schema()  # this process ends with the run
     app.config.SandboxedExecute.fork_kernels = True
     app.config.SandboxedExecute.sandbox_uid = FIRST_SANDBOX_UID + 1 + slot
     serialize_sqlite_transactions()
