@@ -1,4 +1,4 @@
-"""Three measured fixes for what nbgrader pays again for every submission, without changing what it does.
+"""Four measured fixes for what nbgrader pays again for every submission, without changing what it does.
 
 Profiled on a class of Lab 00 submissions (cProfile; see benchmarks/), per submission:
 
@@ -14,7 +14,10 @@ Profiled on a class of Lab 00 submissions (cProfile; see benchmarks/), per submi
   per submission. Here that part is compiled once with fastjsonschema, the validator nbformat itself
   uses for whole notebooks; an output it rejects goes to nbformat's own check, for nbformat's error.
 
-``install()`` applies all three in the current process; ``nbgrader_config.py`` loads the modules that call
+- jupyter_client reads the timestamp in each message's headers with dateutil, a quarter of the grader's
+  time per message; ``datetime.fromisoformat`` reads the same timestamps to the same instant.
+
+``install()`` applies all four in the current process; ``nbgrader_config.py`` loads the modules that call
 it, so ``nbgrader autograde`` and ``course autograde`` run with the same fixes.
 """
 
@@ -76,6 +79,22 @@ class _CompiledNodeValidator:
         return None
 
 
+def _fast_isoparse(dateutil_isoparse):
+    """jupyter_client reads the date in every message header with dateutil's ``isoparse`` (60 µs each, a
+    quarter of what the grader spends reading a message); ``datetime.fromisoformat`` reads the same
+    ISO 8601 timestamps in 1 µs, to the same instant. Anything it cannot read goes to dateutil."""
+    from datetime import datetime
+
+    def isoparse(text):
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return dateutil_isoparse(text)
+
+    isoparse.fast = True
+    return isoparse
+
+
 def install() -> None:
     if getattr(install, "done", False):
         return
@@ -89,6 +108,10 @@ def install() -> None:
 
     if not isinstance(nbbase.validate, _CompiledNodeValidator):
         nbbase.validate = _CompiledNodeValidator(nbbase.validate)
+    from jupyter_client import jsonutil
+
+    if not getattr(jsonutil._dateutil_parse, "fast", False):
+        jsonutil._dateutil_parse = _fast_isoparse(jsonutil._dateutil_parse)
     install.done = True
 
 
