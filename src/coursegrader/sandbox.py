@@ -78,6 +78,20 @@ def _contains(outer: Path, inner: Path) -> bool:
     return inner == outer or outer in inner.parents
 
 
+@cache
+def _readable(python: str) -> tuple[Path, ...]:
+    # the same for every submission of a run: worked out once per process
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix), Path(python).parent}
+    paths.update(Path(path) for path in kernel_sys_path(python))
+    return tuple(sorted(path for path in paths if path.exists()))
+
+
+@cache
+def _masked(readable: tuple[Path, ...], hidden_packages: tuple[str, ...], protected: tuple[Path, ...]) -> tuple[Path, ...]:
+    masks = [*package_folders(hidden_packages), *(Path(path).resolve() for path in protected)]
+    return tuple(sorted({mask for mask in masks if any(_contains(Path(r).resolve(), mask) for r in readable)}))
+
+
 @dataclass
 class Sandbox:
     """The bubblewrap command line for one kernel of one submission."""
@@ -98,14 +112,11 @@ class Sandbox:
 
     def readable(self) -> list[Path]:
         """What the kernel reads: the interpreter's installation, the venv, its import path."""
-        paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix), Path(self.python).parent}
-        paths.update(Path(path) for path in kernel_sys_path(self.python))
-        return sorted(path for path in paths if path.exists())
+        return list(_readable(self.python))
 
     def masked(self, readable: list[Path]) -> list[Path]:
         """Folders inside what is readable that must look empty: the grader's package, the course."""
-        masks = [*package_folders(self.hidden_packages), *(Path(path).resolve() for path in self.protected)]
-        return sorted({mask for mask in masks if any(_contains(Path(r).resolve(), mask) for r in readable)})
+        return list(_masked(tuple(readable), self.hidden_packages, tuple(self.protected)))
 
     def environment_variables(self) -> dict[str, str]:
         return {
