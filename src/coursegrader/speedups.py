@@ -1,4 +1,4 @@
-"""Four measured fixes for what nbgrader pays again for every submission, without changing what it does.
+"""Five measured fixes for what nbgrader pays again for every submission, without changing what it does.
 
 Profiled on a class of Lab 00 submissions (cProfile; see benchmarks/), per submission:
 
@@ -13,11 +13,13 @@ Profiled on a class of Lab 00 submissions (cProfile; see benchmarks/), per submi
   schema with jsonschema, building a validator for that part on every call: ~0.5 ms each, 30-40 ms
   per submission. Here that part is compiled once with fastjsonschema, the validator nbformat itself
   uses for whole notebooks; an output it rejects goes to nbformat's own check, for nbformat's error.
-
 - jupyter_client reads the timestamp in each message's headers with dateutil, a quarter of the grader's
   time per message; ``datetime.fromisoformat`` reads the same timestamps to the same instant.
+- nbgrader looks each cell of the release up with its own three-table join, twice per cell of every
+  submission (``OverwriteCells``): a fifth of the grader's time. Here one query per kind of cell loads a
+  notebook's cells into the session, which answers the later lookups until its transaction ends.
 
-``install()`` applies all four in the current process; ``nbgrader_config.py`` loads the modules that call
+``install()`` applies all five in the current process; ``nbgrader_config.py`` loads the modules that call
 it, so ``nbgrader autograde`` and ``course autograde`` run with the same fixes.
 """
 
@@ -91,8 +93,70 @@ def _fast_isoparse(dateutil_isoparse):
         except ValueError:
             return dateutil_isoparse(text)
 
-    isoparse.fast = True
+    isoparse.fast, isoparse.original = True, dateutil_isoparse
     return isoparse
+
+
+_CELLS_KEY = "coursekit.cells"
+
+
+def _remember_cells(api) -> None:
+    """nbgrader looks each cell of the release up in the gradebook with its own query, two for every cell
+    of every submission (``OverwriteCells``: ``find_source_cell`` and ``find_graded_cell``), each a
+    three-table join: a fifth of the grader's time. Here one query per kind of cell and notebook loads
+    them all into the gradebook's session, and later lookups in that session are answered from it: the
+    same objects, the same ``MissingEntry``. The session forgets them when its transaction ends (commit,
+    rollback, close) and before it writes new rows or deletes rows, so a cell added since is always seen."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    def forget(session, *args):
+        session.info.pop(_CELLS_KEY, None)
+
+    def forget_if_rows_change(session, flush_context, instances):
+        if session.new or session.deleted:
+            forget(session)
+
+    event.listen(Session, "before_flush", forget_if_rows_change)
+    event.listen(Session, "after_transaction_end", forget)  # commit, rollback, close
+
+    def cells(gradebook, kind, notebook: str, assignment: str) -> dict:
+        known = gradebook.db.info.setdefault(_CELLS_KEY, {})
+        key = (kind.__name__, notebook, assignment)
+        found = known.get(key)
+        if found is None:
+            rows = (gradebook.db.query(kind)
+                    .join(api.Notebook, api.Notebook.id == kind.notebook_id)
+                    .join(api.Assignment, api.Assignment.id == api.Notebook.assignment_id)
+                    .filter(api.Notebook.name == notebook, api.Assignment.name == assignment).all())
+            found = known[key] = {row.name: row for row in rows}
+        return found
+
+    def finder(kind, label: str, original):
+        def find(self, name: str, notebook: str, assignment: str):
+            cell = cells(self, kind, notebook, assignment).get(name)
+            if cell is None:
+                raise api.MissingEntry(f"No such {label}: {assignment}/{notebook}/{name}")
+            return cell
+
+        find.remembers_cells, find.original = True, original
+        return find
+
+    def find_graded_cell(self, name: str, notebook: str, assignment: str):
+        cell = cells(self, api.GradeCell, notebook, assignment).get(name)
+        if cell is None:
+            cell = cells(self, api.TaskCell, notebook, assignment).get(name)
+        if cell is None:
+            raise api.MissingEntry(f"No such grade cell: {assignment}/{notebook}/{name}")
+        return cell
+
+    gradebook_class = api.Gradebook
+    find_graded_cell.remembers_cells, find_graded_cell.original = True, gradebook_class.find_graded_cell
+    gradebook_class.find_source_cell = finder(api.SourceCell, "source cell", gradebook_class.find_source_cell)
+    gradebook_class.find_grade_cell = finder(api.GradeCell, "grade cell", gradebook_class.find_grade_cell)
+    gradebook_class.find_solution_cell = finder(api.SolutionCell, "solution cell", gradebook_class.find_solution_cell)
+    gradebook_class.find_task_cell = finder(api.TaskCell, "task cell", gradebook_class.find_task_cell)
+    gradebook_class.find_graded_cell = find_graded_cell
 
 
 def install() -> None:
@@ -108,6 +172,8 @@ def install() -> None:
 
     if not isinstance(nbbase.validate, _CompiledNodeValidator):
         nbbase.validate = _CompiledNodeValidator(nbbase.validate)
+    if not getattr(nbgrader.api.Gradebook.find_source_cell, "remembers_cells", False):
+        _remember_cells(nbgrader.api)
     from jupyter_client import jsonutil
 
     if not getattr(jsonutil._dateutil_parse, "fast", False):
