@@ -3,14 +3,16 @@
 A class of N submissions is made from the example class (tests/examples/<assignment>/class/: correct
 notebooks and realistic mistakes, cycled), placed in two fresh copies of the course, and graded there
 by each command with the same nbgrader_config.py. Reported: the wall time of each command, their
-ratio, the time per submission, the floor (the same students' code run as plain `python` scripts,
-two at a time), and the peak memory of each command's whole process tree (sampled every 0.05 s),
-for two class sizes, to show whether memory stays flat as the class grows.
+ratio, the time per submission, the CPU time per submission (the machine's busy time during the run,
+which a noisy neighbour moves less than the wall time), the floor (the same students' code run as plain
+`python` scripts, two at a time), and the peak memory of each command's whole process tree (sampled
+every 0.05 s), for two class sizes, to show whether memory stays flat as the class grows.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import subprocess
 import sys
@@ -55,9 +57,20 @@ def make_course(folder: Path, size: int) -> tuple[Path, list[Path]]:
     return folder, make_class(folder, size)
 
 
-def measured(command: list[str], cwd: Path) -> tuple[float, float]:
-    """(wall seconds, peak MiB of the command's whole process tree)."""
+def machine_times() -> tuple[float, float]:
+    """(busy, stolen) CPU seconds of this machine so far, from /proc/stat: busy is user, nice, system,
+    irq and softirq time on all cores; stolen is time a virtual machine's cores waited for its host."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq) / ticks, steal / ticks
+
+
+def measured(command: list[str], cwd: Path) -> tuple[float, float, float, float]:
+    """(wall seconds, peak MiB of the command's whole process tree, CPU seconds the machine was busy
+    meanwhile, CPU seconds stolen by the host meanwhile)."""
     peak = 0
+    busy_before, stolen_before = machine_times()
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment())
     done = threading.Event()
@@ -84,9 +97,11 @@ def measured(command: list[str], cwd: Path) -> tuple[float, float]:
     returncode = process.wait()
     done.set()
     sampler.join()
+    wall = time.perf_counter() - started
+    busy_after, stolen_after = machine_times()
     if returncode != 0:
         raise RuntimeError(f"`{' '.join(command)}` exited with {returncode}")
-    return time.perf_counter() - started, peak / 2**20
+    return wall, peak / 2**20, busy_after - busy_before, stolen_after - stolen_before
 
 
 def student_script(notebook: Path) -> str:
@@ -127,18 +142,22 @@ def run(sizes: tuple[int, int] = (50, 200)) -> None:
                                                 nbgrader_course)
         floor_seconds = floor(notebooks, base / "floor")
 
-    nbgrader_seconds, nbgrader_peak = figures[("nbgrader", large)]
-    course_seconds, course_peak = figures[("course", large)]
-    small_seconds, small_peak = figures[("course", small)]
-    print(f"   {'':38} {'wall':>9} {'per submission':>15} {'peak memory':>12}")
-    print(f"   {'nbgrader autograde':38} {nbgrader_seconds:8.1f}s {nbgrader_seconds / large:14.3f}s {nbgrader_peak:10.0f}MiB")
-    print(f"   {'course autograde --jobs 2':38} {course_seconds:8.1f}s {course_seconds / large:14.3f}s {course_peak:10.0f}MiB")
-    print(f"   {f'course autograde --jobs 2 ({small})':38} {small_seconds:8.1f}s {small_seconds / small:14.3f}s "
-          f"{small_peak:10.0f}MiB")
+    nbgrader_seconds, _, nbgrader_cpu, _ = figures[("nbgrader", large)]
+    course_seconds, course_peak, course_cpu, _ = figures[("course", large)]
+    small_peak = figures[("course", small)][1]
+    print(f"   {'':38} {'wall':>9} {'per submission':>15} {'CPU per sub':>12} {'stolen':>8} {'peak memory':>12}")
+    for label, (seconds, peak, cpu, stolen), size in [
+            ("nbgrader autograde", figures[("nbgrader", large)], large),
+            ("course autograde --jobs 2", figures[("course", large)], large),
+            (f"course autograde --jobs 2 ({small})", figures[("course", small)], small)]:
+        print(f"   {label:38} {seconds:8.1f}s {seconds / size:14.3f}s {cpu / size:11.3f}s {stolen:7.1f}s "
+              f"{peak:10.0f}MiB")
     print(f"   {'floor: plain python scripts, 2 at a time':38} {floor_seconds:8.1f}s {floor_seconds / large:14.3f}s")
-    print(f"   ratio nbgrader/course: {nbgrader_seconds / course_seconds:.1f}x; "
-          f"course per submission / floor: {course_seconds / floor_seconds:.1f}x; "
+    print(f"   ratio nbgrader/course: {nbgrader_seconds / course_seconds:.1f}x wall, "
+          f"{nbgrader_cpu / course_cpu:.1f}x CPU; course per submission / floor: {course_seconds / floor_seconds:.1f}x; "
           f"peak memory {large} vs {small} submissions: {course_peak / small_peak:.2f}x")
+    print("   (CPU: the machine's busy time during the run, all cores; stolen: time this virtual machine's cores\n"
+          "    waited for their host, a sign of a noisy neighbour — compare runs by their ratios)")
 
 
 if __name__ == "__main__":
