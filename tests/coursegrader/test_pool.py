@@ -19,6 +19,10 @@ def fake_grade(app, assignment, student):
 
 
 def test_a_dead_or_overdue_worker_is_replaced_and_the_others_go_on(monkeypatch):
+    from coursegrader import speedups
+
+    speedups.install()  # nbgrader imported before the workers are forked, as `course autograde` does: a
+    # replaced worker starts at once, and the 3 s deadline measures the submission, not nbgrader's import
     monkeypatch.setattr(autograde_module, "grade_one", fake_grade)
     outcomes = []
     started = time.monotonic()
@@ -31,3 +35,55 @@ def test_a_dead_or_overdue_worker_is_replaced_and_the_others_go_on(monkeypatch):
     assert time.monotonic() - started < 30
     workers = {outcome.log.split()[-1] for outcome in outcomes if outcome.status == "graded"}
     assert len(workers) >= 2  # the work was spread, and replaced workers took over
+
+
+def _hold_a_transaction(database: str, steps) -> None:
+    """In a child process: the workers' SQLite set-up, one write transaction, a pause at each step."""
+    from sqlalchemy import create_engine, text
+
+    autograde_module.serialize_sqlite_transactions()
+    engine = create_engine(f"sqlite:///{database}")
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS t (a INTEGER)"))
+        connection.commit()
+        steps.send("committed, still connected")
+        steps.recv()
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        steps.send("in a transaction")
+        steps.recv()
+        connection.commit()
+    steps.send("connection back in its pool")
+    steps.recv()
+
+
+def test_a_connection_holds_the_writer_turn_from_its_first_transaction_until_it_goes_back_to_its_pool(tmp_path):
+    import fcntl
+    import multiprocessing
+
+    database = str(tmp_path / "gradebook.db")
+    lock_file = autograde_module._WriterTurns.lock_file(database)
+
+    def turn_is_free() -> bool:
+        descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        finally:
+            os.close(descriptor)  # closing the descriptor gives a lock taken here back
+        return True
+
+    context = multiprocessing.get_context("fork")
+    ours, theirs = context.Pipe()
+    child = context.Process(target=_hold_a_transaction, args=(database, theirs))
+    child.start()
+    seen = []
+    for _ in range(3):
+        assert ours.poll(60)
+        seen.append((ours.recv(), turn_is_free()))
+        ours.send("go on")
+    child.join(30)
+    assert child.exitcode == 0
+    # a connection keeps the turn from its first transaction until it goes back to the pool
+    assert seen == [("committed, still connected", False), ("in a transaction", False),
+                    ("connection back in its pool", True)]
