@@ -147,9 +147,14 @@ def preload() -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 — a module only some platforms have; the kernel imports it itself if needed
             pass
-    warm_up()
+    try:
+        warm_up()
+    except Exception:  # noqa: BLE001 — a warm-up that fails only leaves the kernels to pay their first use
+        pass
     # What this process has now lives as long as it does: out of reach of the garbage collector, whose
-    # passes in each kernel would otherwise write to (and so copy) every page of it (gc.freeze's docs).
+    # passes in each kernel would otherwise write to (and so copy) every page of it (gc.freeze's docs); the
+    # warm-up's leftovers are collected first, so no kernel carries them.
+    gc.collect()
     gc.freeze()
 
 
