@@ -12,7 +12,7 @@ nbgrader's own (see each module's docstring, and the README's "What the sandbox 
 import os
 from pathlib import Path
 
-from coursegrader.feedback import FeedbackExporter
+from coursegrader.adapters.feedback import FeedbackExporter
 from coursekit.lab import all_labs
 
 c = get_config()  # noqa: F821 (nbgrader provides get_config when it loads this file)
@@ -37,37 +37,37 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # ---------------------------------------------------------------------------------------------------
 # Autograding: submissions taken in safely, run in a sandbox, verdicts decided outside the kernel.
 
-c.Autograde.exporter_class = "coursegrader.exporter.SubmissionExporter"  # bad input, interrupted runs
+c.Autograde.exporter_class = "coursegrader.adapters.exporter.SubmissionExporter"  # bad input, interrupted runs
 c.SubmissionExporter.optimistic_validation = True  # validate each notebook once, not after every step
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
-    "coursegrader.cells.RestoreCells",  # edited, deleted, duplicated or foreign grade cells
+    "coursegrader.adapters.restore.RestoreCells",  # edited, deleted, duplicated or foreign grade cells
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "coursegrader.edition_cells.UntranslateStubs",  # another edition's untouched stubs, as nbgrader knows them
-    "coursegrader.execute.SandboxedExecute",  # nbgrader's Execute, in bubblewrap, bounded
+    "coursegrader.adapters.editions.UntranslateStubs",  # another edition's untouched stubs, as nbgrader knows them
+    "coursegrader.adapters.execute.SandboxedExecute",  # nbgrader's Execute, in bubblewrap, bounded
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "coursegrader.verdicts.TrustedVerdicts",  # each test cell's verdict, from the grading process
+    "coursegrader.adapters.verdicts.TrustedVerdicts",  # each test cell's verdict, from the grading process
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
-    "coursegrader.edition_cells.TranslateEdition",  # the graded notebook back in the student's edition
+    "coursegrader.adapters.editions.TranslateEdition",  # the graded notebook back in the student's edition
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
-c.Autograde.post_convert_hook = "coursegrader.ledger.record_graded"
+c.Autograde.post_convert_hook = "coursegrader.adapters.hooks.record_graded"
 
 # Feedback: the results at the top, block by block and check by check; a hidden check shows its title,
 # outcome and message, never its code; Block D's marking scheme stays with the graders.
-c.GenerateFeedback.exporter_class = "coursegrader.feedback.FeedbackExporter"
+c.GenerateFeedback.exporter_class = "coursegrader.adapters.feedback.FeedbackExporter"
 FeedbackExporter.configure(c)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "coursegrader.feedback.FeedbackResults",
+    "coursegrader.adapters.feedback.FeedbackResults",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",

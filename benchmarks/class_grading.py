@@ -31,7 +31,7 @@ ASSIGNMENT = "16-permutation-equivariance"
 
 def environment() -> dict[str, str]:
     """The instructor's environment (the venv's tools first on PATH), with the course's own gradebook."""
-    from coursegrader.nbgrader_run import nbgrader_env
+    from coursegrader.commands.nbgrader import nbgrader_env
 
     return {name: value for name, value in nbgrader_env().items() if name != "NBGRADER_DB_URL"}
 

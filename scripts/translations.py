@@ -5,8 +5,8 @@
     python scripts/translations.py check     # what has no translation, what translates nothing any more
 
 After ``update``, translate the new entries of each ``.po`` (any PO editor, or by hand), then
-``compile``. ``make test`` runs the same check (tests/test_translations.py). See
-coursegrader/translations.py for the domains and where their catalogs live.
+``compile``. ``make test`` runs the same check (tests/coursegrader/test_translations.py). See
+scripts/catalogs.py for the domains and where their catalogs live.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["update", "compile", "check"])
     args = parser.parse_args(argv)
-    from coursegrader import translations
+    import catalogs as translations  # scripts/catalogs.py, beside this script
 
     domains = translations.domains(ROOT)
     if args.command == "update":

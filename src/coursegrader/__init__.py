@@ -1,24 +1,20 @@
 """coursegrader: the instructor's half of the course tooling. Students never receive it.
 
-It extends nbgrader through its own configuration (``nbgrader_config.py``) so that
-``nbgrader autograde ASSIGNMENT`` grades untrusted submissions safely, and adds the ``course`` verbs:
+It extends nbgrader through its own configuration (``nbgrader_config.py``), so that
+``nbgrader autograde ASSIGNMENT`` grades untrusted submissions safely, and adds the ``course`` verbs.
+Its subpackages follow the grading of one submission, then of a class; imports run one way, down
+this list (``tests/test_architecture.py`` holds them to it):
 
-- ``coursegrader.exporter``, ``coursegrader.intake``: take submissions in (bad input, misnamed notebooks,
-  links, interrupted runs);
-- ``coursegrader.cells``: restore edited, deleted or foreign grade cells;
-- ``coursegrader.sandbox``, ``coursegrader.kernel``, ``coursegrader.execute``: run each notebook in a
-  bubblewrap sandbox with limits, keeping what its test cells hand over;
-- ``coursegrader.verdicts``: decide every test cell's verdict in the grading process;
-- ``coursegrader.ledger``: which submissions a run finished;
-- ``coursegrader.speedups``: two measured fixes for what nbgrader repeats per submission;
-- ``coursegrader.autograde``, ``coursegrader.factory``, ``coursegrader.zygote``, ``coursegrader.cluster``:
-  ``course autograde``, a class in parallel on forked sandboxed kernels, or on a Dask cluster;
-- ``coursegrader.report``, ``coursegrader.feedback``, ``coursegrader.classreport``: each submission's
-  results, the student's feedback page, the class report, CSV and results.json;
-- ``coursegrader.labs``: each lab's hidden checks and reference computations;
-- ``coursegrader.editions``, ``coursegrader.translations``, ``coursegrader.solution``: each lab's
-  editions in other languages, the catalogs they come from, and the reference solution;
-- ``coursegrader.demo``, ``coursegrader.cli``: ``make demo`` and the ``course`` command.
+- ``commands``: the ``course`` command, ``course demo``, ``course release``;
+- ``classrun``: a whole class at once (local workers, a Dask cluster, progress); ``reports``: the
+  class report, CSV and results.json; ``editions``: the lab in other languages, the reference solution;
+- ``adapters``: every class nbgrader loads by name from ``nbgrader_config.py``, each a thin shell;
+- ``intake``: a submission taken in before anything runs, and the ledger of finished ones; ``run``:
+  its notebook run in a bounded bubblewrap sandbox, cell by cell; ``verdicts``: each test cell's
+  verdict, decided here; ``results``: a submission's results and its one total;
+- ``labs``: each lab's hidden checks; ``language``: a lab's texts in another language;
+  ``speedups``: measured fixes for what nbgrader repeats per submission;
+- then ``coursekit`` (the student kit) and ``minimodel`` (the library).
 """
 
 from pathlib import Path as _Path

@@ -42,14 +42,21 @@ def hand_over(folder: Path, grade_id: str, document: bytes, arrays: bytes) -> No
         partial.replace(folder / name)
 
 
+GRADING_CHECKS_ENTRY_POINT = "coursekit.grading_checks"  # where an instructor's environment offers every check
+
+
 def _instructor_checks(lab):
     """Every check of ``lab`` where the grader's package is installed (an instructor running the source
-    notebook); None in a student's environment, which has only the self-checks."""
-    try:
-        from coursegrader.labs import grading_checks
-    except ImportError:
-        return None
-    return grading_checks(lab)
+    notebook): the grader registers ``grading_checks(lab)`` under this entry point group. None in a
+    student's environment, which has only the self-checks. The student kit never names the grader."""
+    from importlib.metadata import entry_points
+
+    for entry_point in entry_points(group=GRADING_CHECKS_ENTRY_POINT):
+        try:
+            return entry_point.load()(lab)
+        except ImportError:
+            continue
+    return None
 
 
 def make_run_check(lab) -> Callable[[str, dict], None]:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from coursegrader.nbgrader_run import nbgrader_env, run_nbgrader
+from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
 from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET, LISTENING_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def make_course(destination: Path, extra_config: str = "") -> Path:
 @pytest.fixture(scope="session")
 def graded_course(tmp_path_factory):
     """The whole `course demo` run (release, autograde, feedback, export) on the realistic class."""
-    from coursegrader.demo import example_class, run_demo
+    from coursegrader.commands.demo import example_class, run_demo
     from coursekit.lab import find_lab
 
     course = make_course(tmp_path_factory.mktemp("course"))
@@ -146,7 +146,7 @@ def course_with_class(folder: Path, names=CLASS) -> Path:
 def run_course(args, course: Path, env=None) -> subprocess.CompletedProcess:
     environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
     environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "coursegrader.cli", *args], cwd=course, env=environment,
+    return subprocess.run([sys.executable, "-m", "coursegrader.commands.cli", *args], cwd=course, env=environment,
                           capture_output=True, text=True, timeout=900)
 
 

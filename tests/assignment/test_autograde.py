@@ -10,7 +10,7 @@ import json
 import nbformat
 import pytest
 
-from coursegrader.demo import course_db_url
+from coursegrader.commands.demo import course_db_url
 from coursegrader.labs import grading_checks
 from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from coursegrader.nbgrader_run import run_nbgrader
+from coursegrader.commands.nbgrader import run_nbgrader
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, make_course
 from tests.assignment.gradebooks import gradebook_content, graded_notebooks
 from tests.assignment.conftest import CLASS, course_with_class, run_course

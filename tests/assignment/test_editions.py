@@ -7,7 +7,7 @@ import nbformat
 import pytest
 from nbgrader.utils import compute_checksum
 
-from coursegrader.editions import Translator, translate_code, translate_markdown
+from coursegrader.language.catalog import Translator, translate_code, translate_markdown
 from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT, ROOT
 from tests.examples.lab00 import BANK, SPANISH_TWINS

@@ -7,7 +7,6 @@ import json
 import re
 
 import nbformat
-import pytest
 
 from coursegrader.labs import grading_checks
 from coursekit.i18n import ngettext, use_language

@@ -3,9 +3,8 @@ score entered there reaching the class table, the CSV, the feedback page and res
 
 import csv
 import json
-import urllib.request
 
-from coursegrader.nbgrader_run import run_nbgrader
+from coursegrader.commands.nbgrader import run_nbgrader
 from tests.assignment.conftest import ASSIGNMENT, course_with_class, run_course
 from tests.browser import JupyterServer
 

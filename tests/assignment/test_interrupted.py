@@ -10,7 +10,7 @@ import time
 import psutil
 
 from coursegrader.labs import grading_checks
-from coursegrader.nbgrader_run import nbgrader_env, run_nbgrader
+from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
 from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, make_course
 from tests.assignment.test_adversarial import grades_of

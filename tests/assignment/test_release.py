@@ -115,7 +115,7 @@ def test_block_d_is_a_manually_graded_answer(source):
 
 
 def test_nbgrader_generate_solution_gives_the_full_solution_run_clean(graded_course):
-    from coursegrader.nbgrader_run import run_nbgrader
+    from coursegrader.commands.nbgrader import run_nbgrader
 
     course, _ = graded_course
     run_nbgrader(["generate_solution", ASSIGNMENT, "--force"], course)

@@ -6,7 +6,7 @@ one, and renames a resubmitted `demo.ipynb` to `demo-1.ipynb`. The course collec
 
 import zipfile
 
-from coursegrader.nbgrader_run import run_nbgrader
+from coursegrader.commands.nbgrader import run_nbgrader
 from tests.assignment.conftest import ASSIGNMENT, course_with_class, run_course
 from tests.examples.lab00 import BANK
 

@@ -6,7 +6,8 @@ import os
 import nbformat
 import pytest
 
-from coursegrader.intake import IntakeLimits, NotANotebook, read_notebook, scan_submission
+from coursegrader.intake.notebook import IntakeLimits, NotANotebook, read_notebook
+from coursegrader.intake.submission import scan_submission
 from tests.examples.lab00 import BANK
 
 

@@ -11,7 +11,7 @@ import pytest
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import KernelManager
 
-from coursegrader.kernel import ipykernel_command
+from coursegrader.run.kernel import ipykernel_command
 
 LIMIT = 10_000
 

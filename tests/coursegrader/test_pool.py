@@ -6,8 +6,10 @@ from types import SimpleNamespace
 
 from traitlets.config import Config
 
-import coursegrader.autograde as autograde_module
-from coursegrader.autograde import LocalPool, Outcome
+import coursegrader.classrun.pool as pool_module
+from coursegrader.classrun import sqlite_turns
+from coursegrader.classrun.grade import Outcome
+from coursegrader.classrun.pool import LocalPool
 
 
 def fake_grade(app, assignment, student):
@@ -23,7 +25,7 @@ def test_a_dead_or_overdue_worker_is_replaced_and_the_others_go_on(monkeypatch):
 
     speedups.install()  # nbgrader imported before the workers are forked, as `course autograde` does: a
     # replaced worker starts at once, and the 3 s deadline measures the submission, not nbgrader's import
-    monkeypatch.setattr(autograde_module, "grade_one", fake_grade)
+    monkeypatch.setattr(pool_module, "grade_one", fake_grade)
     outcomes = []
     started = time.monotonic()
     LocalPool(SimpleNamespace(config=Config()), "lab", jobs=2, deadline=3).run(
@@ -41,7 +43,7 @@ def _hold_a_transaction(database: str, steps) -> None:
     """In a child process: the workers' SQLite set-up, one write transaction, a pause at each step."""
     from sqlalchemy import create_engine, text
 
-    autograde_module.serialize_sqlite_transactions()
+    sqlite_turns.serialize_sqlite_transactions()
     engine = create_engine(f"sqlite:///{database}")
     with engine.connect() as connection:
         connection.execute(text("CREATE TABLE IF NOT EXISTS t (a INTEGER)"))
@@ -61,7 +63,7 @@ def test_a_connection_holds_the_writer_turn_from_its_first_transaction_until_it_
     import multiprocessing
 
     database = str(tmp_path / "gradebook.db")
-    lock_file = autograde_module._WriterTurns.lock_file(database)
+    lock_file = sqlite_turns._WriterTurns.lock_file(database)
 
     def turn_is_free() -> bool:
         descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)

@@ -7,13 +7,12 @@ tests/assignment/test_adversarial.py.
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from coursegrader.nbgrader_run import run_nbgrader
-from coursegrader.sandbox import Limits, Sandbox, SandboxUnavailable, check_available, remove_unsafe_entries
+from coursegrader.commands.nbgrader import run_nbgrader
+from coursegrader.run.sandbox import Limits, Sandbox, SandboxUnavailable, check_available, remove_unsafe_entries
 from tests.assignment.conftest import ASSIGNMENT, make_course
 from tests.examples.lab00 import BANK
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coursegrader import editions, translations
+from coursegrader.language import catalog as editions
+from scripts import catalogs as translations
 from coursekit import handover
 from coursekit.checks import run
 from coursekit.i18n import _, use_language

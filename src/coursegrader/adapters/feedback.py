@@ -1,0 +1,78 @@
+"""The student's feedback page, as ``nbgrader generate_feedback`` writes it with the course's configuration.
+
+``nbgrader_config.py`` gives ``GenerateFeedback`` these steps, after nbgrader's ``GetGrades``:
+
+- ``FeedbackResults`` puts the submission's results (``coursegrader.results``) in the resources,
+  for the page's summary: every block and check with its title, points, outcome and message, the
+  written answer pending until a grader scores it, and one total;
+- nbgrader's ``ClearHiddenTests`` and ``ClearMarkScheme`` take the hidden tests' code and the
+  graders' marking scheme out of the notebook before it is rendered: a hidden check shows its
+  title, outcome and message, never its code;
+
+and ``FeedbackExporter``, nbgrader's HTML exporter with the course's template
+(``coursegrader/adapters/templates/coursekit-feedback``), which puts the summary at the top and says
+"pending" where nbgrader's own template says "0 / 4". HTML in what students wrote is sanitised. The page
+is in the language of the student's edition (``metadata.coursekit.language``), through Jinja's i18n
+extension and the course's gettext catalogs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nbconvert.exporters import HTMLExporter
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from coursegrader.labs import grading_checks
+from coursegrader.language.catalog import edition_language
+from coursegrader.results.results import submission_results, total_text
+from coursekit.i18n import _, use_language
+from coursekit.lab import find_lab
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def nbgrader_templates() -> str:
+    import nbgrader
+
+    return str(Path(nbgrader.__file__).resolve().parent / "server_extensions" / "formgrader" / "templates")
+
+
+class FeedbackExporter(HTMLExporter):
+    """nbgrader's feedback exporter; ``configure`` gives it the course's template (its own config section:
+    nbgrader sets ``HTMLExporter``'s template for every HTML export, formgrader's included)."""
+
+    def _create_environment(self):
+        """nbconvert's environment, with Jinja's i18n extension speaking the course's catalogs."""
+        from coursekit import i18n
+
+        environment = super()._create_environment()
+        environment.add_extension("jinja2.ext.i18n")
+        environment.install_gettext_callables(gettext=i18n._, ngettext=i18n.ngettext, newstyle=True)
+        return environment
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        with use_language(edition_language(nb)):  # the page speaks the language of the student's edition
+            return super().from_notebook_node(nb, resources, **kw)
+
+    @staticmethod
+    def configure(c) -> None:
+        c.FeedbackExporter.template_name = "coursekit-feedback"
+        c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES), nbgrader_templates()]
+        c.FeedbackExporter.sanitize_html = True
+
+
+class FeedbackResults(NbGraderPreprocessor):
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        info = resources["nbgrader"]
+        lab = find_lab(info["assignment"])
+        language = edition_language(nb)
+        with Gradebook(info["db_url"]) as gradebook, use_language(language):
+            results = submission_results(lab, grading_checks(lab), gradebook, info["student"], nb, language)
+            total = total_text(results)
+            title = _(lab.title)
+        resources["coursekit"] = {"lab": lab, "title": title, "results": results, "total": total,
+                                  "rows": {row.grade_id: row for row in results.rows}, "language": language}
+        return nb, resources

@@ -1,0 +1,1 @@
+"""Language: which edition a notebook is, and a lab's texts translated with its gettext catalog (``catalog``)."""

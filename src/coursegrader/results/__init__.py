@@ -1,0 +1,1 @@
+"""Results: one submission's results, check by check, and one way of counting the total (``results``)."""

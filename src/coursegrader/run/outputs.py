@@ -1,0 +1,62 @@
+"""What a kernel's messages may leave in a graded notebook: inert output types only, within a budget.
+
+Only text, LaTeX and raster images are kept (``SAFE_MIME_TYPES``): no HTML, SVG or JavaScript from a
+submission reaches a browser. ``OutputBudget`` counts what a cell and the whole notebook print and
+says when to stop keeping it.
+"""
+
+from __future__ import annotations
+
+from nbformat.v4 import new_output
+
+SAFE_MIME_TYPES = ("text/plain", "text/latex", "image/png", "image/jpeg", "image/gif")
+
+
+def text_size(value) -> int:
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(text_size(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(text_size(item) for item in value)
+    return 8
+
+
+def inert(msg: dict) -> dict:
+    """``msg`` with only the safe MIME types of a display or result message (a note where none is left)."""
+    content = msg.get("content", {})
+    if msg.get("msg_type") in ("display_data", "execute_result") and isinstance(content.get("data"), dict):
+        kept = {mime: value for mime, value in content["data"].items() if mime in SAFE_MIME_TYPES}
+        if not kept:
+            kept = {"text/plain": f"[{', '.join(sorted(map(str, content['data'])))[:80]} output removed by the grader]"}
+        msg = {**msg, "content": {**content, "data": kept}}
+    return msg
+
+
+class OutputBudget:
+    """How much a cell and the notebook have printed, against the caps of each."""
+
+    def __init__(self, cell_bytes: int, notebook_bytes: int):
+        self.cell_bytes, self.notebook_bytes = cell_bytes, notebook_bytes
+        self.notebook_used = 0
+        self.new_cell()
+
+    def new_cell(self) -> None:
+        self.cell_used = 0
+        self.cut = False
+
+    def spend(self, msg: dict):
+        """Count ``msg``; return None to keep it, or the note to append (once per cell) when it is cut."""
+        size = text_size(msg.get("content", {}))
+        self.cell_used += size
+        self.notebook_used += size
+        over_cell = self.cell_used > self.cell_bytes
+        if not (over_cell or self.notebook_used > self.notebook_bytes):
+            return None
+        if self.cut:
+            return ""
+        self.cut = True
+        limit = self.cell_bytes if over_cell else self.notebook_bytes
+        return new_output("stream", name="stdout", text=(
+            f"\n[output cut by the grader: more than {limit:,} characters"
+            f"{' in this cell' if over_cell else ' in this notebook'}]\n"))
