@@ -30,6 +30,7 @@ from traitlets import Bool, Integer, Unicode
 from coursegrader.language.catalog import edition_language
 from coursegrader.run.executor import UNSAFE_BANNER, RunSettings, SandboxedRunner, mark_not_run, refuse_unless_sandboxed
 from coursegrader.run.sandbox import Limits, SandboxUnavailable, check_available
+from coursegrader.run.uids import FIRST_UID, UID_COUNT
 
 
 class SandboxedExecute(SandboxedRunner, Execute):
@@ -40,7 +41,9 @@ class SandboxedExecute(SandboxedRunner, Execute):
     disk_limit = Integer(Limits.disk_bytes, help="Bytes a submission may keep in its folder.").tag(config=True)
     max_cell_output_bytes = Integer(2**20, help="Output kept per cell; the rest is dropped.").tag(config=True)
     max_output_bytes = Integer(8 * 2**20, help="Output kept per notebook; past it outputs are dropped.").tag(config=True)
-    sandbox_uid = Integer(64_000, help="User id the kernel runs as when the grader runs as root.").tag(config=True)
+    sandbox_uid = Integer(FIRST_UID, help="When the grader runs as root, each kernel runs as a user of its own, the "
+                                          "first free one from this id (one per running sandbox on the machine).").tag(config=True)
+    sandbox_uid_count = Integer(UID_COUNT, help="How many user ids from sandbox_uid sandboxes may use.").tag(config=True)
     bubblewrap = Unicode("bwrap", help="The bubblewrap executable.").tag(config=True)
     fork_kernels = Bool(False, help="Fork each kernel from a process that imported the kernel and the labs' libraries "
                                     "once (coursegrader.run.factory; `course autograde` sets it), instead of starting a "
@@ -57,7 +60,7 @@ class SandboxedExecute(SandboxedRunner, Execute):
                           disk_bytes=self.disk_limit),
             notebook_timeout=self.notebook_timeout, probe_timeout=self.probe_timeout,
             max_cell_output_bytes=self.max_cell_output_bytes, max_output_bytes=self.max_output_bytes,
-            sandbox_uid=self.sandbox_uid, bubblewrap=self.bubblewrap, fork_kernels=self.fork_kernels,
+            first_sandbox_uid=self.sandbox_uid, sandbox_uid_count=self.sandbox_uid_count, bubblewrap=self.bubblewrap, fork_kernels=self.fork_kernels,
             unsafe_run_without_sandbox=self.unsafe_run_without_sandbox, python=sys.executable,
             protected=(self._course_root(),))
 

@@ -26,7 +26,6 @@ from pathlib import Path
 
 from coursegrader.classrun.app import make_app
 from coursegrader.classrun.grade import Outcome, grade_one
-from coursegrader.classrun.pool import FIRST_SANDBOX_UID
 from coursegrader.intake import ledger
 
 
@@ -97,7 +96,6 @@ def grade_remotely(files: CourseFiles, assignment: str, student: str, submission
             (root / relative).write_bytes(content)
         app = make_app(root, assignment, force=True, extra=[f"--CourseDirectory.db_url={db_url}"])
         app.config.SandboxedExecute.fork_kernels = True
-        app.config.SandboxedExecute.sandbox_uid = FIRST_SANDBOX_UID + 100 + os.getpid() % 800
         unpack(submission, Path(app.coursedir.format_path(app.coursedir.submitted_directory, student, assignment)))
         outcome = grade_one(app, assignment, student)
         graded = Path(app.coursedir.format_path(app.coursedir.autograded_directory, student, assignment))

@@ -13,7 +13,6 @@ from multiprocessing.connection import wait
 from coursegrader.classrun.grade import Outcome, grade_one
 from coursegrader.classrun.sqlite_turns import serialize_sqlite_transactions
 
-FIRST_SANDBOX_UID = 64_000  # worker k runs its kernels as FIRST_SANDBOX_UID + k: process limits per worker
 
 
 def _worker(app, assignment: str, slot: int, connection) -> None:
@@ -29,7 +28,6 @@ def _worker(app, assignment: str, slot: int, connection) -> None:
     speedups.trust_gradebook_schema()  # this process ends with the run
     gc.freeze()  # what was imported lives as long as this process: the collector need not walk it (~10 ms a submission)
     app.config.SandboxedExecute.fork_kernels = True
-    app.config.SandboxedExecute.sandbox_uid = FIRST_SANDBOX_UID + 1 + slot
     serialize_sqlite_transactions()
     while True:
         try:

@@ -37,6 +37,7 @@ from coursegrader.run.kernelclient import start_kernel_client
 from coursegrader.run.outputs import OutputBudget, inert
 from coursegrader.run.processes import kill_tree
 from coursegrader.run.sandbox import Limits, Sandbox, SandboxUnavailable, check_available
+from coursegrader.run.uids import FIRST_UID, UID_COUNT, SandboxUid
 from coursegrader.run.watchdog import Watchdog
 from coursekit import handover
 from coursekit.selfcheck import HANDOVER_DIR_VARIABLE, LANGUAGE_VARIABLE
@@ -54,7 +55,8 @@ class RunSettings:
     probe_timeout: int = 10  # seconds a kernel gets to answer after a cell timed out
     max_cell_output_bytes: int = 2**20
     max_output_bytes: int = 8 * 2**20
-    sandbox_uid: int = 64_000
+    first_sandbox_uid: int = FIRST_UID  # sandboxes run as users of this range, one each (coursegrader.run.uids)
+    sandbox_uid_count: int = UID_COUNT
     bubblewrap: str = "bwrap"
     fork_kernels: bool = False
     unsafe_run_without_sandbox: bool = False
@@ -168,11 +170,12 @@ class SandboxedRunner:
         state = resources.setdefault("coursekit", {})
         state["handovers"] = {}
         self._language = language
-        with tempfile.TemporaryDirectory(prefix="coursekit-run-") as run_folder:
+        uid = SandboxUid(settings.first_sandbox_uid, settings.sandbox_uid_count)
+        with tempfile.TemporaryDirectory(prefix="coursekit-run-") as run_folder, uid:
             run_dir = Path(run_folder)
             self._handover_dir = run_dir / "handover"
             self._handover_dir.mkdir()
-            self._sandbox = Sandbox(work_dir=work_dir, run_dir=run_dir, limits=settings.limits, uid=settings.sandbox_uid,
+            self._sandbox = Sandbox(work_dir=work_dir, run_dir=run_dir, limits=settings.limits, uid=uid.uid,
                                     python=settings.python, protected=settings.protected,
                                     bubblewrap=settings.bubblewrap,
                                     environment=self._kernel_environment()) if sandboxed else None

@@ -98,7 +98,7 @@ class Sandbox:
     work_dir: Path  # the submission's working folder: read-write, the kernel's cwd
     run_dir: Path  # grader-made: the kernel's connection file, IPC sockets and handover folder
     limits: Limits = field(default_factory=Limits)
-    uid: int = 64_000  # the unprivileged user the kernel runs as, when the grader is root
+    uid: int = 64_000  # the unprivileged user the kernel runs as, when the grader is root (coursegrader.run.uids)
     python: str = sys.executable
     hidden_packages: tuple[str, ...] = ("coursegrader",)  # never readable inside
     protected: tuple[Path, ...] = ()  # folders never readable inside (the course folder)
@@ -260,8 +260,10 @@ def check_available(bubblewrap: str = "bwrap") -> None:
                                  "(`make system-deps` does, as root)")
     import tempfile
 
-    with tempfile.TemporaryDirectory(prefix="coursekit-sandbox-check-") as folder:
-        sandbox = Sandbox(work_dir=Path(folder) / "work", run_dir=Path(folder) / "run", bubblewrap=bubblewrap)
+    from coursegrader.run.uids import SandboxUid
+
+    with tempfile.TemporaryDirectory(prefix="coursekit-sandbox-check-") as folder, SandboxUid() as uid:
+        sandbox = Sandbox(work_dir=Path(folder) / "work", run_dir=Path(folder) / "run", bubblewrap=bubblewrap, uid=uid)
         sandbox.prepare()
         try:
             result = subprocess.run(sandbox.argv([sandbox.python, "-c", "import numpy"]), capture_output=True, text=True,
