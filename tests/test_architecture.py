@@ -4,7 +4,7 @@ Read from the source with ``ast`` (every import, those inside functions included
 runs back up fails here whether or not it runs during the suite:
 
     commands → classrun / reports / editions → adapters → verdicts / results → intake / run
-             → labs / language / speedups → coursekit → minimodel
+             → labs / language / speedups / files → coursekit → minimodel
 
 A module may import its own layer's package freely (without a cycle), and any package of a lower
 layer; two packages of one layer do not import each other. The README's "Architecture" section draws
@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("minimodel",),
     ("coursekit",),
     ("coursegrader",),  # the package itself: its __init__ registers its translations
-    ("coursegrader.labs", "coursegrader.language", "coursegrader.speedups"),
+    ("coursegrader.labs", "coursegrader.language", "coursegrader.speedups", "coursegrader.files"),
     ("coursegrader.intake", "coursegrader.run"),
     ("coursegrader.verdicts", "coursegrader.results"),
     ("coursegrader.adapters",),

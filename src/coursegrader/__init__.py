@@ -13,7 +13,8 @@ this list (``tests/test_architecture.py`` holds them to it):
   its notebook run in a bounded bubblewrap sandbox, cell by cell; ``verdicts``: each test cell's
   verdict, decided here; ``results``: a submission's results and its one total;
 - ``labs``: each lab's hidden checks; ``language``: a lab's texts in another language;
-  ``speedups``: measured fixes for what nbgrader repeats per submission;
+  ``speedups``: measured fixes for what nbgrader repeats per submission; ``files``: trees a
+  submission made, walked, copied and removed without recursion or following a link;
 - then ``coursekit`` (the student kit) and ``minimodel`` (the library).
 """
 

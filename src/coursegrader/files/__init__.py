@@ -1,0 +1,2 @@
+"""Files: trees a submission made, walked, copied and removed without recursion and without following a
+link (``trees``)."""
