@@ -32,6 +32,9 @@ TEST_LIMITS = """
 c.Execute.timeout = 6
 c.SandboxedExecute.notebook_timeout = 90
 c.SandboxedExecute.probe_timeout = 3
+c.SandboxedExecute.memory_limit = 2**30
+c.SandboxedExecute.disk_limit = 32 * 2**20
+c.SandboxedExecute.entries_limit = 2_000
 """
 
 

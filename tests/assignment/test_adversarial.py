@@ -132,6 +132,24 @@ def test_no_graded_notebook_shows_course_files_secrets_or_hidden_code(adversaria
                 assert not leaked, (student, path.name, leaked)
 
 
+def test_no_marking_scheme_or_hidden_test_reaches_the_kernel(adversarial_course):
+    """The graded notebook keeps Block D's instructions with the marking scheme (formgrader shows it to graders);
+    the kernel never had it: not in its folder, its history or any process it could see."""
+    source = nbformat.read(ROOT / "source" / ASSIGNMENT / "demo.ipynb", as_version=4)
+    scheme = next(cell.source for cell in source.cells if "### BEGIN MARK SCHEME" in cell.source)
+    scheme_lines = [line for line in scheme.split("### BEGIN MARK SCHEME")[1].splitlines() if len(line) > 30]
+    secrets = [*scheme_lines, "BEGIN HIDDEN TESTS", "MARK SCHEME"]
+    course = adversarial_course.course
+    notebook = graded_notebook(course, "isolation_grading_notebook")
+    printed = outputs_text(notebook)
+    kept = (course / "autograded" / "isolation_grading_notebook" / ASSIGNMENT / "found.txt").read_text()
+    # it did look: at its folder, and at a history that holds each hidden check's call, not its cell
+    assert "./demo_output.txt: " in kept and "run_check('test_block_b_outputs', globals())" in kept
+    for secret in secrets:
+        assert secret not in printed and secret not in kept, secret
+    assert any(line in all_text(notebook) for line in scheme_lines)  # graders still see it beside the answer
+
+
 def test_the_environment_secret_stayed_in_the_grader(adversarial_course):
     text = outputs_text(graded_notebook(adversarial_course.course, "isolation_environment"))
     assert "COURSEKIT_HANDOVER_DIR" in text  # the printout is there
@@ -187,15 +205,21 @@ def test_printing_is_cut_and_the_graded_notebook_stays_small(adversarial_course)
 
 
 def test_the_stopped_kernels_say_why(adversarial_course):
-    reasons = {"bounds_memory_in_processes": "GiB of memory", "bounds_fills_disk": "MiB into its folder",
+    reasons = {"bounds_memory_in_processes": "GiB of memory", "bounds_fills_disk": "No space left on device",
+               "bounds_many_files": "more than 2,000 files and folders",
                "bounds_ignores_interrupt": "did not stop after the time limit", "forge_kill_kernel": "the kernel died"}
     for student, reason in reasons.items():
         assert reason in outputs_text(graded_notebook(adversarial_course.course, student)), student
 
 
-def test_a_filled_disk_is_emptied_after_grading(adversarial_course):
+def test_of_a_filled_disk_only_the_kept_allowance_comes_back_and_the_student_is_told(adversarial_course):
+    from coursegrader.run.sandbox import Limits
+
     folder = adversarial_course.course / "autograded" / "bounds_fills_disk" / ASSIGNMENT
-    assert sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) < 10_000_000
+    kept = [path for path in folder.rglob("*") if path.is_file() and path.name != "demo.ipynb"]
+    assert sum(path.stat().st_size for path in kept) <= Limits().kept_bytes
+    notes = graded_notebook(adversarial_course.course, "bounds_fills_disk")["cells"][0]
+    assert "Not kept with your graded notebook" in "".join(notes["source"]) and "filler-" in "".join(notes["source"])
 
 
 # -----------------------------------------------------------------------------

@@ -389,6 +389,28 @@ except Exception as error:
     print("pypi.org", repr(error))
 '''
 
+LOOK_FOR_GRADER_TEXT = '''
+# Look everywhere the kernel reaches for the graders' marking scheme and the hidden tests' source, and keep it.
+import os
+found = []
+for folder, _, names in os.walk("."):
+    for name in names:
+        try:
+            found.append(f"{folder}/{name}: " + open(os.path.join(folder, name), errors="replace").read())
+        except Exception as error:
+            found.append(f"{folder}/{name}: {error!r}")
+found.append("history: " + "\\n".join(In))
+for pid in os.listdir("/proc"):
+    for part in ("cmdline", "environ"):
+        try:
+            found.append(f"/proc/{pid}/{part}: " + open(f"/proc/{pid}/{part}", "rb").read().decode(errors="replace"))
+        except Exception:
+            pass
+with open("found.txt", "w") as handle:
+    handle.write("\\n".join(found))
+print("\\n".join(found)[:20000])
+'''
+
 READ_GRADER_PACKAGE = '''
 # Find the hidden checks and the reference solution, and print them.
 import importlib, os, sys
@@ -422,16 +444,24 @@ for _ in range(300):
 MEMORY_IN_PROCESSES = '''
 # Each process stays under the per-process limit; together they hold far more than the submission may.
 import subprocess, sys, time
-holders = [subprocess.Popen([sys.executable, "-c", "import numpy, time; a = numpy.ones(120_000_000); time.sleep(120)"])
-           for _ in range(4)]
+holders = [subprocess.Popen([sys.executable, "-S", "-c", "import time; a = b'x' * 330_000_000; time.sleep(120)"])
+           for _ in range(4)]  # 4 x 330 MB: past the suite's 1 GiB
 time.sleep(60)
 '''
 
 FILL_DISK = '''
-# Write far more than a submission may keep.
-for index in range(40):
+# Write far more than a submission may keep (the suite's limit: 32 MiB).
+for index in range(20):
     with open(f"filler-{index}.bin", "wb") as handle:
-        handle.write(b"\\0" * 60_000_000)
+        handle.write(b"\\1" * 4_000_000)
+'''
+
+MANY_FILES = '''
+# Make files until something stops it (the suite's limit: 2,000 files and folders).
+import os
+os.makedirs("many", exist_ok=True)
+for index in range(10**6):
+    open(f"many/{index}", "w").close()
 '''
 
 IGNORE_INTERRUPTS = '''
@@ -559,6 +589,9 @@ EXAMPLES: dict[str, Example] = {
     "isolation_network": Example(
         "correct, and tries the grading machine's ports and the internet",
         NONE, kind="isolation", append={"block_e": REACH_NETWORK}),
+    "isolation_grading_notebook": Example(
+        "correct, and reads its folder, IPython's history and every process for the marking scheme and hidden tests",
+        NONE, kind="isolation", append={"block_e": LOOK_FOR_GRADER_TEXT}),
     "isolation_grader_package": Example(
         "correct, and looks for the hidden checks and reference solution to print them",
         NONE, kind="isolation", append={"block_e": READ_GRADER_PACKAGE}),
@@ -577,7 +610,7 @@ EXAMPLES: dict[str, Example] = {
         "an 8 GiB array at the start of Block C: MemoryError, only Block C and what needs it fail", ALL_C | ALL_E,
         kind="bounds", prepend={"block_c": "buffer = np.ones((1024, 1024, 1024))  # 8 GiB"}),
     "bounds_memory_in_processes": Example(
-        "four processes of ~1 GB each at the start of Block C: the whole sandbox is over its memory and is stopped",
+        "four processes of 330 MB each at the start of Block C: the whole sandbox is over its memory and is stopped",
         ALL_C | ALL_E, kind="bounds", prepend={"block_c": MEMORY_IN_PROCESSES}),
     "bounds_many_processes": Example(
         "hundreds of processes started at the end of Block B, never stopped: capped, and gone after grading",
@@ -589,8 +622,11 @@ EXAMPLES: dict[str, Example] = {
         "prints without end at the start of Block B: the kernel stops the cell at its output cap, before its work",
         ALL_B | ALL_C_BUT_PE | ALL_E, kind="bounds", prepend={"block_b": 'while True:\n    print("x" * 1_000_000)'}),
     "bounds_fills_disk": Example(
-        "2.4 GB of files written at the start of Block C: the sandbox is stopped", ALL_C | ALL_E, kind="bounds",
-        prepend={"block_c": FILL_DISK}),
+        "80 MB of files written at the start of Block C: past the folder's size, writing fails, the kernel goes on",
+        ALL_C | ALL_E, kind="bounds", prepend={"block_c": FILL_DISK}),
+    "bounds_many_files": Example(
+        "a million empty files made at the start of Block C: the sandbox is stopped past its count of entries",
+        ALL_C | ALL_E, kind="bounds", prepend={"block_c": MANY_FILES}),
 
     # ------------------------------------------------------------------ 5. tampering: the work is correct
     "tamper_deleted_tests": Example(

@@ -27,6 +27,9 @@ from pathlib import Path
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer, Unicode
 
+from coursegrader.intake.notes import set_notes
+from coursekit.lab import find_lab
+from coursegrader.intake.submission import Intake
 from coursegrader.language.catalog import edition_language
 from coursegrader.run.executor import UNSAFE_BANNER, RunSettings, SandboxedRunner, mark_not_run, refuse_unless_sandboxed
 from coursegrader.run.sandbox import Limits, SandboxUnavailable, check_available
@@ -38,7 +41,10 @@ class SandboxedExecute(SandboxedRunner, Execute):
     memory_limit = Integer(Limits.memory_bytes, help="Bytes of memory for one submission's processes.").tag(config=True)
     process_limit = Integer(Limits.processes, help="Processes and threads one submission may have.").tag(config=True)
     file_size_limit = Integer(Limits.file_bytes, help="Largest file a submission may write, in bytes.").tag(config=True)
-    disk_limit = Integer(Limits.disk_bytes, help="Bytes a submission may keep in its folder.").tag(config=True)
+    disk_limit = Integer(Limits.disk_bytes, help="Bytes a submission may write in its folder (a tmpfs of this size; "
+                                                 "past it, writes fail).").tag(config=True)
+    entries_limit = Integer(Limits.disk_entries, help="Files and folders a submission may make, everywhere it can "
+                                                      "write; past it, the sandbox is stopped.").tag(config=True)
     max_cell_output_bytes = Integer(2**20, help="Output kept per cell; the rest is dropped.").tag(config=True)
     max_output_bytes = Integer(8 * 2**20, help="Output kept per notebook; past it outputs are dropped.").tag(config=True)
     sandbox_uid = Integer(FIRST_UID, help="When the grader runs as root, each kernel runs as a user of its own, the "
@@ -57,7 +63,7 @@ class SandboxedExecute(SandboxedRunner, Execute):
     def make_settings(self) -> RunSettings:
         return RunSettings(
             limits=Limits(memory_bytes=self.memory_limit, processes=self.process_limit, file_bytes=self.file_size_limit,
-                          disk_bytes=self.disk_limit),
+                          disk_bytes=self.disk_limit, disk_entries=self.entries_limit),
             notebook_timeout=self.notebook_timeout, probe_timeout=self.probe_timeout,
             max_cell_output_bytes=self.max_cell_output_bytes, max_output_bytes=self.max_output_bytes,
             first_sandbox_uid=self.sandbox_uid, sandbox_uid_count=self.sandbox_uid_count, bubblewrap=self.bubblewrap, fork_kernels=self.fork_kernels,
@@ -91,5 +97,22 @@ class SandboxedExecute(SandboxedRunner, Execute):
             sandboxed = False
         work_dir = Path(resources["metadata"]["path"]).resolve()
         self.settings = self.make_settings()
-        self.run_notebook(nb, resources, work_dir, edition_language(nb), sandboxed)
+        lab = find_lab(resources["nbgrader"]["assignment"]) if "nbgrader" in resources else None
+        self.run_notebook(nb, resources, work_dir, edition_language(nb), sandboxed,
+                          test_cell_code=handover_call(lab) if lab is not None else None)
+        left_behind = state.get("left_behind")
+        if left_behind:
+            intake = state.setdefault("intake", Intake(student))
+            intake.problems.append(f"Not kept with your graded notebook, of the files your notebook wrote: {left_behind}.")
+            self.log.warning("Submission %s: not kept, of the files its notebook wrote: %s", student, left_behind)
+            set_notes(nb, intake)
         return nb, resources
+
+
+def handover_call(lab):
+    """The code a grading kernel runs for a test cell of ``lab``: its ``run_check``, which hands results over."""
+
+    def code(grade_id: str) -> str:
+        return f"from {lab.module} import run_check\nrun_check({grade_id!r}, globals())"
+
+    return code

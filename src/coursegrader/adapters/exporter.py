@@ -31,7 +31,7 @@ from traitlets import Integer
 from coursegrader import speedups
 from coursegrader.intake import ledger
 from coursegrader.intake.notebook import IntakeLimits, NotANotebook, read_notebook
-from coursegrader.intake.notes import is_notes_cell, notes_cell
+from coursegrader.intake.notes import set_notes
 from coursegrader.intake.submission import Intake, scan_submission
 
 
@@ -175,9 +175,7 @@ class SubmissionExporter(NotebookExporter):
                     self.log.warning("Submission %s/%s: %s", student, assignment, error)
             if nb is None:
                 nb = self._stand_in(assignment, notebook)
-            nb.cells = [cell for cell in nb.cells if not is_notes_cell(cell)]
-            if intake.problems:
-                nb.cells.insert(0, notes_cell(intake))
+            set_notes(nb, intake)
         else:
             nb = read_notebook(Path(filename), self.limits)  # written by the sanitize step, before any code ran
         resources.setdefault("metadata", {})

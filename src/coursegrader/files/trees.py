@@ -354,7 +354,9 @@ def copy_regular_files(source_fd: int, destination_fd: int, limits: CopyLimits =
                     continue
             if reason is None and not entry.is_file:
                 reason = "it is a link" if stat.S_ISLNK(entry.info.st_mode) else "it is not a regular file"
-            if reason is None and total + entry.info.st_size > limits.max_bytes:
+            if reason is None and entry.info.st_size > limits.max_bytes:
+                reason = f"it is larger than {limits.max_bytes / 2**20:g} MiB"
+            elif reason is None and total + entry.info.st_size > limits.max_bytes:
                 reason = f"the files before it already take {limits.max_bytes / 2**20:g} MiB"
             if reason is not None:
                 copied.left.append((shown, reason))

@@ -25,3 +25,10 @@ def notes_cell(intake: Intake):
 
 def is_notes_cell(cell) -> bool:
     return bool(cell.get("metadata", {}).get("coursekit", {}).get("notes"))
+
+
+def set_notes(nb, intake: Intake) -> None:
+    """Put ``intake``'s problems at the top of ``nb``, in place of any notes cell already there."""
+    nb.cells = [cell for cell in nb.cells if not is_notes_cell(cell)]
+    if intake.problems:
+        nb.cells.insert(0, notes_cell(intake))

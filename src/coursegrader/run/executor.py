@@ -13,7 +13,8 @@
   their results, the later ones are marked as not run.
 
 It leaves its findings in ``resources["coursekit"]``: ``handovers`` (grade_id -> what was handed
-over), ``stopped`` (why the run stopped early, or None) and ``disk_full``.
+over), ``stopped`` (why the run stopped early, or None), and ``left_behind`` (what the kernel wrote that
+was not copied back into the graded folder, for the student's note, or None).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,9 +34,10 @@ from nbclient.util import run_sync
 from nbformat.v4 import new_output
 
 from coursegrader.run import handovers
+from coursegrader.run.inside import SandboxView
 from coursegrader.run.kernel import SandboxedKernelManager, ipykernel_command
 from coursegrader.run.kernelclient import start_kernel_client
-from coursegrader.run.outputs import OutputBudget, inert
+from coursegrader.run.outputs import OutputBudget, coalesce_streams, inert
 from coursegrader.run.processes import kill_tree
 from coursegrader.run.sandbox import Limits, Sandbox, SandboxUnavailable, check_available
 from coursegrader.run.uids import FIRST_UID, UID_COUNT, SandboxUid
@@ -99,7 +102,7 @@ class SandboxedRunner:
 
     settings: RunSettings
     shutdown_kernel = "immediate"  # a graded kernel's state is worth nothing: kill it, do not ask it to stop
-    coalesce_streams = True  # one stream output per cell and stream: how the kernel's flushes fell is a race
+    coalesce_streams = False  # nbclient's is quadratic in a line's length: ``_run_cell`` coalesces instead
 
     # -------------------------------------------------------------------------
     # nbclient hooks
@@ -164,99 +167,154 @@ class SandboxedRunner:
         (for the little it prints itself at grading)."""
         return {HANDOVER_DIR_VARIABLE: str(self._handover_dir), LANGUAGE_VARIABLE: self._language}
 
-    def run_notebook(self, nb, resources, work_dir: Path, language: str, sandboxed: bool) -> None:
-        """Run ``nb`` with ``work_dir`` as its folder; leave the findings in ``resources["coursekit"]``."""
+    def run_notebook(self, nb, resources, work_dir: Path, language: str, sandboxed: bool,
+                     test_cell_code: Callable[[str], str] | None = None) -> None:
+        """Run ``nb`` with ``work_dir`` as its folder; leave the findings in ``resources["coursekit"]``.
+
+        ``test_cell_code(grade_id)``, when given, is the code the kernel runs for each test cell in place of
+        the cell's source: the kernel never sees a hidden test's source, only the call that hands results
+        over (the graded notebook keeps the cell as it was)."""
         settings = self.settings
+        self._test_cell_code = test_cell_code
         state = resources.setdefault("coursekit", {})
         state["handovers"] = {}
         self._language = language
         uid = SandboxUid(settings.first_sandbox_uid, settings.sandbox_uid_count)
         with tempfile.TemporaryDirectory(prefix="coursekit-run-") as run_folder, uid:
             run_dir = Path(run_folder)
-            self._handover_dir = run_dir / "handover"
-            self._handover_dir.mkdir()
+            self._handover_dir = run_dir / Sandbox.HANDOVER  # inside the sandbox, its own tmpfs at this path
             self._sandbox = Sandbox(work_dir=work_dir, run_dir=run_dir, limits=settings.limits, uid=uid.uid,
                                     python=settings.python, protected=settings.protected,
                                     bubblewrap=settings.bubblewrap,
                                     environment=self._kernel_environment()) if sandboxed else None
-            if self._sandbox is not None:
-                self._sandbox.prepare()
-            try:
-                self._execute_notebook(nb, resources, work_dir, run_dir)
-            finally:
-                if self._sandbox is not None:
-                    self._sandbox.release(discard_new_files=state.get("disk_full", False))
+            if self._sandbox is None:
+                self._handover_dir.mkdir()
+            self._execute_notebook(nb, resources, work_dir, run_dir)
 
     def _execute_notebook(self, nb, resources, work_dir: Path, run_dir: Path) -> None:
         from nbclient import NotebookClient
-        from nbgrader import utils as nbgrader_utils
 
-        settings = self.settings
         state = resources["coursekit"]
         NotebookClient.__init__(self, nb, None)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
-        self._budget = OutputBudget(settings.max_cell_output_bytes, settings.max_output_bytes)
+        self._budget = OutputBudget(self.settings.max_cell_output_bytes, self.settings.max_output_bytes)
         self._deadline = None
         self._probing = False
-        handover_limits = handover.Limits()
-        kernel_log_path = run_dir / "kernel-output.log"
+        kernel_log_path = run_dir / "kernel-output.log"  # the unsandboxed kernel's; a sandboxed one logs inside
         kernel_log = kernel_log_path.open("wb")
-        watchdog = None
         started = False
         try:
             with self.setup_kernel(stdout=kernel_log, stderr=kernel_log):
                 started = True
-                provisioner = self.km.provisioner
-                pids = [provisioner.process.pid, *filter(None, [getattr(provisioner, "kernel_pid", None)])]
-                watchdog = Watchdog(pids, work_dir, settings.limits) if self._sandbox is not None else None
-                if watchdog is not None:
-                    watchdog.__enter__()
-                info = self.wait_for_reply(self.kc.kernel_info())
-                if info is not None:
-                    self.nb.metadata["language_info"] = info["content"].get("language_info", {})
-                self._deadline = time.monotonic() + settings.notebook_timeout
-                stopped = None
-                for index, cell in enumerate(self.nb.cells):
-                    if stopped is not None:
-                        mark_not_run(self.nb.cells, index, f"not run: {stopped}")
-                        break
-                    if cell.cell_type != "code":
-                        continue
-                    if time.monotonic() >= self._deadline:
-                        stopped = f"the notebook reached its time limit of {settings.notebook_timeout} s before this cell"
-                        mark_not_run(self.nb.cells, index, f"not run: {stopped}")
-                        break
-                    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") if nbgrader_utils.is_grade(cell) else None
-                    if grade_id is not None:
-                        handovers.empty_folder(self._handover_dir)
-                    stopped = self._run_cell(cell, index, watchdog)
-                    if grade_id is not None and handover.GRADE_ID.match(grade_id):
-                        state["handovers"][grade_id] = handovers.take_handover(self._handover_dir, grade_id,
-                                                                               handover_limits)
-                        handovers.empty_folder(self._handover_dir)
-                state["stopped"] = stopped
+                view = getattr(self.km.provisioner, "view", None)
+                try:
+                    self._run_in(view, state, work_dir)
+                finally:
+                    if view is not None:
+                        self._keep_what_it_wrote(view, state, work_dir)
         except Exception as error:
             if started:
                 raise
-            kernel_log.flush()
-            tail = kernel_log_path.read_bytes()[-2000:].decode("utf-8", "replace")
             raise RuntimeError(f"the grader could not start a kernel ({type(error).__name__}: {error}); "
-                               f"the kernel's output ended with:\n{tail}") from None
+                               f"its output ended with:\n{self._kernel_output(kernel_log, kernel_log_path)}") from None
         finally:
-            if watchdog is not None:
-                watchdog.__exit__(None, None, None)
-                state["disk_full"] = watchdog.disk_full
             process = getattr(getattr(self.km, "provisioner", None), "process", None) if self.km else None
             if process is not None:
                 kill_tree(process.pid)  # nothing a submission started outlives its grading
             kernel_log.close()
         self.set_widgets_metadata()
 
+    def _kernel_output(self, kernel_log, kernel_log_path: Path) -> str:
+        kernel_log.flush()
+        parts = [kernel_log_path.read_bytes()[-2000:]]
+        if self._sandbox is not None:
+            for path in (self._sandbox.run_dir / "bubblewrap.log",):
+                if path.is_file():
+                    parts.append(path.read_bytes()[-2000:])
+        return b"\n".join(part for part in parts if part).decode("utf-8", "replace")
+
+    def _run_in(self, view: SandboxView | None, state: dict, work_dir: Path) -> None:
+        """Copy the submission's files in, then run the cells under the watchdog."""
+        from nbgrader import utils as nbgrader_utils
+
+        settings = self.settings
+        provisioner = self.km.provisioner
+        if view is not None:
+            view.copy_in(work_dir)
+            view.seal_sockets()
+            handover_fd = os.dup(view.handover_fd)
+        else:
+            handover_fd = os.open(self._handover_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        spare = frozenset(filter(None, [getattr(provisioner, "holder_pid", None), _inner(provisioner.process.pid)]))
+        watchdog = Watchdog(provisioner.process.pid, spare, view, settings.limits) if view is not None else None
+        handover_limits = handover.Limits()
+        try:
+            if watchdog is not None:
+                watchdog.__enter__()
+            info = self.wait_for_reply(self.kc.kernel_info())
+            if info is not None:
+                self.nb.metadata["language_info"] = info["content"].get("language_info", {})
+            self._deadline = time.monotonic() + settings.notebook_timeout
+            stopped = None
+            for index, cell in enumerate(self.nb.cells):
+                if stopped is not None:
+                    mark_not_run(self.nb.cells, index, f"not run: {stopped}")
+                    break
+                if cell.cell_type != "code":
+                    continue
+                if time.monotonic() >= self._deadline:
+                    stopped = f"the notebook reached its time limit of {settings.notebook_timeout} s before this cell"
+                    mark_not_run(self.nb.cells, index, f"not run: {stopped}")
+                    break
+                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id") if nbgrader_utils.is_grade(cell) else None
+                if grade_id is not None:
+                    handovers.empty_folder(handover_fd)
+                stopped = self._run_test_cell(cell, index, watchdog, grade_id) if grade_id is not None \
+                    else self._run_cell(cell, index, watchdog)
+                if grade_id is not None and handover.GRADE_ID.match(grade_id):
+                    state["handovers"][grade_id] = handovers.take_handover(handover_fd, grade_id, handover_limits)
+                    handovers.empty_folder(handover_fd)
+            state["stopped"] = stopped
+        finally:
+            if watchdog is not None:
+                watchdog.__exit__(None, None, None)
+                state["too_many_entries"] = watchdog.too_many_entries
+            os.close(handover_fd)
+
+    def _keep_what_it_wrote(self, view: SandboxView, state: dict, work_dir: Path) -> None:
+        """Copy what the kernel wrote back into the graded folder, and say what was left behind."""
+        if state.get("too_many_entries"):
+            state["left_behind"] = "nothing it wrote was kept: it created too many files and folders"
+            return
+        try:
+            copied = view.copy_out(work_dir)
+        except OSError as error:  # the sandbox is gone (its keeper was killed): nothing to copy
+            self.log.warning("the files the notebook wrote could not be copied out: %s", error)
+            return
+        state["left_behind"] = copied.note()
+
+    def _run_test_cell(self, cell, index: int, watchdog: Watchdog | None, grade_id: str) -> str | None:
+        code = getattr(self, "_test_cell_code", None)
+        if code is None or not handover.GRADE_ID.match(grade_id):
+            return self._run_cell(cell, index, watchdog)
+        source, cell.source = cell.source, code(grade_id)
+        try:
+            return self._run_cell(cell, index, watchdog)
+        finally:
+            cell.source = source
+
     def _run_cell(self, cell, index: int, watchdog: Watchdog | None) -> str | None:
         """Run one cell; return why the run must stop after it, or None."""
-        notebook_timeout = self.settings.notebook_timeout
         self._budget.new_cell()
+        try:
+            return self._execute_one(cell, index, watchdog)
+        finally:
+            # one stream output per cell and stream: how the kernel's flushes fell is a race
+            cell.outputs = coalesce_streams(cell.outputs)
+
+    def _execute_one(self, cell, index: int, watchdog: Watchdog | None) -> str | None:
+        notebook_timeout = self.settings.notebook_timeout
         try:
             self.execute_cell(cell, index, store_history=True)
         except DeadKernelError:
@@ -298,3 +356,11 @@ class SandboxedRunner:
         finally:
             self._probing = False
         return reply is not None
+
+
+def _inner(outer_pid: int) -> int | None:
+    """bubblewrap's process inside the sandbox (its PID 1), below the one the grader started."""
+    from coursegrader.run.processes import descendants
+
+    found = descendants(outer_pid)
+    return found[0] if found else None

@@ -1,19 +1,18 @@
 """What a test cell handed over, taken out of the sandbox's reach right after the cell ran.
 
 The kernel writes the two files of a test cell (``coursekit.handover``: a JSON document and an
-``.npz``) into the handover folder; the grader reads them here, without following a link and with
-size limits, and empties the folder before and after each test cell. ``coursegrader.verdicts``
-decides on what was read.
+``.npz``) into the handover folder; the grader reads them here, through a descriptor of that folder,
+without following a link and with size limits, and empties the folder before and after each test cell.
+``coursegrader.verdicts`` decides on what was read.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from dataclasses import dataclass
-from pathlib import Path
 
+from coursegrader.files import trees
 from coursekit import handover
 
 
@@ -30,10 +29,11 @@ class NotHandedOver:
     reason: str  # why nothing usable came from this test cell, in words for the student
 
 
-def read_regular_file(path: Path, max_bytes: int) -> bytes | str:
-    """The bytes of ``path`` if it is a regular file (not a link) of at most ``max_bytes``; else why not."""
+def read_regular_file(name: str, folder_fd: int, max_bytes: int) -> bytes | str:
+    """The bytes of the file ``name`` in the folder ``folder_fd``, if it is a regular file (not a link) of at most
+    ``max_bytes``; else why not."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=folder_fd)
     except FileNotFoundError:
         return "missing"
     except OSError as error:
@@ -47,22 +47,15 @@ def read_regular_file(path: Path, max_bytes: int) -> bytes | str:
         return handle.read(max_bytes + 1)[:max_bytes]
 
 
-def empty_folder(folder: Path) -> None:
-    """Remove everything in ``folder`` without following links."""
-    for entry in os.scandir(folder):
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
-            try:
-                os.unlink(entry.path)
-            except OSError:
-                pass
+def empty_folder(folder_fd: int) -> None:
+    """Remove everything in the handover folder, however deep, without following links."""
+    trees.empty_folder(folder_fd)
 
 
-def take_handover(folder: Path, grade_id: str, limits: handover.Limits) -> HandedOver | NotHandedOver:
+def take_handover(folder_fd: int, grade_id: str, limits: handover.Limits) -> HandedOver | NotHandedOver:
     document_name, arrays_name = handover.file_names(grade_id)
-    document = read_regular_file(folder / document_name, limits.json_bytes)
-    arrays = read_regular_file(folder / arrays_name, limits.npz_bytes)
+    document = read_regular_file(document_name, folder_fd, limits.json_bytes)
+    arrays = read_regular_file(arrays_name, folder_fd, limits.npz_bytes)
     if isinstance(document, bytes) and isinstance(arrays, bytes):
         return HandedOver(document, arrays)
     problem = document if isinstance(document, str) else arrays
@@ -70,4 +63,3 @@ def take_handover(folder: Path, grade_id: str, limits: handover.Limits) -> Hande
         return NotHandedOver("this test cell handed no results to the grader (did something in the notebook replace "
                              "or stop `run_check`?)")
     return NotHandedOver(f"the results this test cell handed over were {problem}")
-

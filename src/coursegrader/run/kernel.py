@@ -1,10 +1,9 @@
 """A jupyter_client kernel manager whose kernel runs inside a ``Sandbox``.
 
-The sandbox goes into the kernel's command line (jupyter_client 8 builds the command from the
-kernel spec's ``argv``). The kernel talks over IPC sockets in the sandbox's run folder, which is
-bound into the sandbox, and its connection file lives there too: the sandbox's private ``/tmp``
-would hide the host's. Interrupts travel as messages on the control channel, since a signal to
-bubblewrap does not reach the kernel behind it.
+The kernel talks over IPC sockets in the sandbox's run folder, and reads its connection file there
+(bound read-only from the grader's run folder): the sandbox's private ``/tmp`` would hide the host's.
+Interrupts travel as messages on the control channel, since a signal to bubblewrap does not reach the
+kernel behind it.
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from coursegrader.run.sandbox import Sandbox
 
-FORKED_PROVISIONER = "coursekit-forked-provisioner"  # coursegrader.run.provisioner, by its entry point
+SANDBOX_PROVISIONER = "coursekit-sandbox-provisioner"  # coursegrader.run.provisioner, by its entry point
 
 
 def startup_argument(output_limit: int) -> str:
@@ -46,19 +45,20 @@ def ipykernel_command(python: str, output_limit: int) -> list[str]:
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """Starts ``python -m ipykernel_launcher`` inside ``sandbox``, or, given a ``KernelFactory``, has it fork
-    a kernel into the sandbox (``coursegrader.run.factory``, through the provisioner its kernel spec names)."""
+    """A kernel in ``sandbox``: started there by ``python -m ipykernel_launcher``, or, given a ``KernelFactory``,
+    forked into it (``coursegrader.run.factory``). Either way the provisioner its kernel spec names launches it
+    (``coursegrader.run.provisioner``). The IPC sockets' address (``Sandbox.socket_prefix``) is the same path
+    inside and outside the sandbox: inside, a folder of the sandbox's run folder; outside, a link the
+    provisioner makes to that folder through ``/proc/<pid>/root`` once the sandbox is up."""
 
     def __init__(self, sandbox: Sandbox, output_limit: int, factory=None, **kwargs):
-        run_dir = str(sandbox.run_dir)
-        super().__init__(transport="ipc", ip=os.path.join(run_dir, "kernel"), **kwargs)
+        super().__init__(transport="ipc", ip=sandbox.socket_prefix, **kwargs)
         self.sandbox, self.factory, self.output_limit = sandbox, factory, output_limit
-        self.connection_file = os.path.join(run_dir, "kernel.json")
-        self._kernel_spec = KernelSpec(argv=sandbox.argv(ipykernel_command(sandbox.python, output_limit)), env={},
+        self.connection_file = str(sandbox.connection_file)
+        self._kernel_spec = KernelSpec(argv=ipykernel_command(sandbox.python, output_limit), env={},
                                        display_name="Python 3 (coursekit sandbox)", language="python",
                                        interrupt_mode="message",
-                                       metadata={"kernel_provisioner": {"provisioner_name": FORKED_PROVISIONER}}
-                                       if factory is not None else {})
+                                       metadata={"kernel_provisioner": {"provisioner_name": SANDBOX_PROVISIONER}})
 
     @property
     def kernel_spec(self) -> KernelSpec:
@@ -72,5 +72,4 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     @property
     def kernel_pid(self) -> int | None:
-        process = getattr(self.provisioner, "process", None)
-        return process.pid if process is not None else None
+        return getattr(self.provisioner, "kernel_pid", None)

@@ -46,12 +46,14 @@ def process_name(pid: int) -> str | None:
         return None
 
 
-def kill_tree(pid: int) -> None:
-    """SIGKILL ``pid`` and every process below it."""
+def kill_tree(pid: int, spare: frozenset[int] = frozenset()) -> None:
+    """SIGKILL ``pid`` and every process below it, but those in ``spare`` (and ``pid`` itself, if spared)."""
     import psutil
 
     processes = []
     for member in (*descendants(pid), pid):
+        if member in spare:
+            continue
         try:
             processes.append(psutil.Process(member))
         except psutil.Error:

@@ -1,23 +1,29 @@
-"""The sandbox a submission's kernel runs in: Debian's bubblewrap, bounded by prlimit and a watchdog.
+"""The sandbox a submission's kernel runs in: Debian's bubblewrap, bounded by prlimit, tmpfs sizes and a watchdog.
 
 What it gives the code inside (one kernel, one submission):
 
-- its own working folder, read-write, and a private ``/tmp`` of a fixed size; the interpreter,
-  the virtual environment and the packages on its ``sys.path`` read-only, with the grader's own
-  package (``coursegrader``) and the course folder masked; nothing else of the machine: no
-  course folder, gradebook, other submissions, home folder or ``/etc``;
+- a working folder of its own, and a private ``/tmp`` and ``/dev/shm``, each a tmpfs of a fixed size
+  (a write past it fails with "No space left on device"); the interpreter, the virtual environment and
+  the packages on its ``sys.path`` read-only, with the grader's own package (``coursegrader``) and the
+  course folder masked; nothing else of the machine: no course folder, gradebook, other submissions,
+  home folder or ``/etc``. The working folder sits at the path of the submission's graded folder but is
+  not it: the grader copies files in and out (``coursegrader.run.inside``);
+- the grader's run folder (the kernel's connection file, read-only, its IPC sockets and own output)
+  and handover folder, also tmpfs mounts of fixed sizes that exist only inside;
 - no network (its own empty network namespace), no host environment variables (``--clearenv``),
   its own PID namespace and session, so nothing it starts outlives it (``--die-with-parent``);
-- when the grader runs as root, an unprivileged user of its own (``setpriv``), so the kernel's
-  limits on processes apply (Linux does not count processes against root);
+- when the grader runs as root, an unprivileged user of its own (``setpriv``; one per running sandbox,
+  ``coursegrader.run.uids``), so the kernel's limits on processes apply (Linux does not count processes
+  against root);
 - limits per process from ``prlimit``: address space (memory), processes, file size, open files;
-  and a ``Watchdog`` in the grader that kills the whole sandbox when its processes together hold
-  more memory than allowed, or its working folder grows beyond its disk allowance.
+  and a ``Watchdog`` in the grader that stops the sandbox when its processes together hold more memory
+  than allowed, or its folders more files and folders than allowed.
 
-What it does not give: CPU shares (two sandboxes compete for the cores like any processes), an
-exact disk quota (the watchdog polls; a burst between two polls can overshoot by what the
-sandbox writes in that time, bounded per file by ``file_bytes``), and protection against kernel
-exploits (bubblewrap uses Linux namespaces, not a virtual machine).
+What it does not give: CPU shares (two sandboxes compete for the cores like any processes), an exact
+bound on memory and entries (the watchdog polls: a burst between two polls overshoots by what the
+sandbox allocates or creates in that time), and protection against kernel exploits (bubblewrap uses
+Linux namespaces, not a virtual machine). Without root, the kernel runs as the grader's own user in a
+user namespace: the run folder's permissions then do not hold it back.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -34,7 +39,6 @@ from functools import cache
 from pathlib import Path
 
 GiB, MiB = 2**30, 2**20
-KEPT_AS_THEY_WERE = ("timestamp.txt",)  # nbgrader reads it from the graded folder: the kernel may not change it
 
 
 class SandboxUnavailable(RuntimeError):
@@ -46,10 +50,15 @@ class Limits:
     memory_bytes: int = 2 * GiB  # per process (address space), and the watchdog's cap on all of them together
     processes: int = 64  # tasks of the sandbox's user: processes and threads
     file_bytes: int = 64 * MiB  # the largest file it may write
-    disk_bytes: int = 256 * MiB  # its working folder, as the watchdog measures it
-    disk_entries: int = 10_000  # files and folders in its working folder
+    disk_bytes: int = 256 * MiB  # its working folder (a tmpfs of this size)
+    disk_entries: int = 10_000  # files and folders in all the places it can write, as the watchdog counts them
     open_files: int = 256
     tmp_bytes: int = 64 * MiB  # its private /tmp
+    shm_bytes: int = 16 * MiB  # its private /dev/shm
+    run_bytes: int = 4 * MiB  # the run folder: sockets, and the kernel's own output
+    handover_bytes: int = 24 * MiB  # the handover folder: one test cell's results at a time (coursekit.handover.Limits)
+    kept_bytes: int = 16 * MiB  # what is copied back into the graded folder, of what it wrote
+    kept_entries: int = 1_000
 
 
 @cache
@@ -93,10 +102,18 @@ def _masked(readable: tuple[Path, ...], hidden_packages: tuple[str, ...], protec
 
 @dataclass
 class Sandbox:
-    """The bubblewrap command line for one kernel of one submission."""
+    """The bubblewrap command line for one kernel of one submission.
 
-    work_dir: Path  # the submission's working folder: read-write, the kernel's cwd
-    run_dir: Path  # grader-made: the kernel's connection file, IPC sockets and handover folder
+    Inside, the kernel can write in four places only, each a tmpfs of a fixed size that vanishes with the
+    sandbox: its working folder (at ``work_dir``, the path of the submission's graded folder, which it
+    never sees: the grader copies files in and out, ``coursegrader.run.inside``), the run folder (at
+    ``run_dir``, the path of a grader-private folder on the host: the kernel's IPC sockets and log), the
+    handover folder in it, and ``/tmp`` (and a small ``/dev/shm``). Nothing it writes reaches the host's
+    disk while it runs.
+    """
+
+    work_dir: Path  # the submission's graded folder on the host; inside, a tmpfs at the same path, the kernel's cwd
+    run_dir: Path  # a grader-private folder on the host (the connection file); inside, a tmpfs at the same path
     limits: Limits = field(default_factory=Limits)
     uid: int = 64_000  # the unprivileged user the kernel runs as, when the grader is root (coursegrader.run.uids)
     python: str = sys.executable
@@ -105,9 +122,32 @@ class Sandbox:
     bubblewrap: str = "bwrap"  # the bwrap executable
     environment: dict[str, str] = field(default_factory=dict)  # extra variables for the kernel
 
+    # inside the run folder
+    CONNECTION_FILE = "kernel.json"  # bound read-only from the host's run folder
+    SOCKETS = "sockets"  # the kernel's IPC sockets; the grader reaches them through /proc/<pid>/root
+    LOGS = "logs"  # the kernel's own stdout and stderr (not what its cells print: that goes to the grader)
+    HANDOVER = "handover"  # what test cells hand over: a tmpfs of its own
+
     @property
     def as_root(self) -> bool:
         return os.geteuid() == 0
+
+    @property
+    def connection_file(self) -> Path:
+        return self.run_dir / self.CONNECTION_FILE
+
+    @property
+    def socket_prefix(self) -> str:
+        """The IPC address prefix of the kernel's sockets (``<prefix>-<port>``), the same path inside and outside."""
+        return str(self.run_dir / self.SOCKETS / "kernel")
+
+    @property
+    def handover_dir(self) -> Path:
+        return self.run_dir / self.HANDOVER
+
+    @property
+    def kernel_log(self) -> Path:
+        return self.run_dir / self.LOGS / "kernel-output.log"
 
     def readable(self) -> list[Path]:
         """What the kernel reads: the interpreter's installation, the venv, its import path."""
@@ -144,16 +184,27 @@ class Sandbox:
         return {"RLIMIT_AS": limits.memory_bytes, "RLIMIT_NPROC": limits.processes, "RLIMIT_FSIZE": limits.file_bytes,
                 "RLIMIT_NOFILE": limits.open_files, "RLIMIT_CORE": 0}
 
-    def argv(self, command: list[str]) -> list[str]:
-        """``command`` (absolute paths) wrapped in bubblewrap and prlimit."""
-        args = self._bubblewrap(capabilities=self.as_root)
+    def _unprivileged(self) -> list[str]:
+        """What drops to the sandbox's user (when the grader is root) and sets its limits, before a command."""
+        args = []
         if self.as_root:
             args += ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                      "--inh-caps=-all", "--bounding-set=-all"]
         limits = self.limits
-        args += ["/usr/bin/prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
-                 f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0"]
-        return args + command
+        return args + ["/usr/bin/prlimit", f"--as={limits.memory_bytes}", f"--nproc={limits.processes}",
+                       f"--fsize={limits.file_bytes}", f"--nofile={limits.open_files}", "--core=0"]
+
+    def argv(self, command: list[str]) -> list[str]:
+        """``command`` (absolute paths) run in the sandbox as its user, with its limits; the sandbox ends with it."""
+        return [*self._bubblewrap(capabilities=self.as_root), *self._unprivileged(), *command]
+
+    def kernel_argv(self, command: list[str]) -> list[str]:
+        """A kernel's ``command`` run in the sandbox as its user, with its limits, its output in the run folder's
+        log, and a process that keeps the sandbox (and the files the kernel wrote) after the kernel ends, until
+        the grader has copied them out and kills the sandbox."""
+        keeper = f'"$@" >>{self.kernel_log} 2>&1 </dev/null; exec /usr/bin/sleep infinity'
+        return [*self._bubblewrap(capabilities=self.as_root), *self._unprivileged(), "/bin/sh", "-c", keeper,
+                "coursekit-sandbox", *command]
 
     def holder_argv(self) -> list[str]:
         """A sandbox holding nothing but a sleeping process, for a forked kernel to join (``coursegrader.run.zygote``).
@@ -163,87 +214,36 @@ class Sandbox:
         return [*self._bubblewrap(capabilities=False), "/bin/sh", "-c", "echo ready && exec /usr/bin/sleep infinity"]
 
     def _bubblewrap(self, capabilities: bool) -> list[str]:
+        limits = self.limits
         readable = self.readable()
-        binds = [*readable, self.run_dir, self.work_dir]
         args = [self.bubblewrap, "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session", "--clearenv",
                 "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64",
                 "--symlink", "usr/bin", "/bin", "--symlink", "usr/sbin", "/sbin",
-                "--proc", "/proc", "--dev", "/dev", "--size", str(self.limits.tmp_bytes), "--perms", "1777",
-                "--tmpfs", "/tmp"]
+                "--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(limits.shm_bytes), "--tmpfs", "/dev/shm",
+                "--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
         if capabilities:
             args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]  # for setpriv only; it drops them all
         if not self.as_root:
             args += ["--unshare-user"]
-        args += self._directories(binds)
+        args += self._directories([*readable, self.run_dir, self.work_dir])
         for path in readable:
             args += ["--ro-bind", str(path), str(path)]
         for path in self.masked(readable):
             args += ["--tmpfs", str(path), "--remount-ro", str(path)]
-        args += ["--bind", str(self.run_dir), str(self.run_dir), "--bind", str(self.work_dir), str(self.work_dir),
+        run = str(self.run_dir)
+        # the run folder: the grader's, read-only to the kernel but for its sockets' and log's folders (which the
+        # grader makes read-only too once the kernel has bound its sockets, coursegrader.run.inside)
+        args += ["--perms", "0755", "--size", str(limits.run_bytes), "--tmpfs", run,
+                 "--perms", "0777", "--dir", f"{run}/{self.SOCKETS}", "--perms", "0777", "--dir", f"{run}/{self.LOGS}",
+                 "--perms", "0777", "--size", str(limits.handover_bytes), "--tmpfs", f"{run}/{self.HANDOVER}"]
+        if self.connection_file.exists():
+            args += ["--ro-bind", str(self.connection_file), str(self.connection_file)]
+        args += ["--perms", "0777", "--size", str(limits.disk_bytes), "--tmpfs", str(self.work_dir),
                  "--chdir", str(self.work_dir)]
         for name, value in self.environment_variables().items():
             args += ["--setenv", name, value]
         return [*args, "--"]
-
-    # -------------------------------------------------------------------------
-    # the folders the kernel writes in
-
-    def prepare(self) -> None:
-        """Give the sandbox's user the working folder and the run folder; remember what the folder holds."""
-        for path in (self.run_dir, self.work_dir):
-            path.mkdir(parents=True, exist_ok=True)
-        self._before = {path: path.read_bytes() if path.name in KEPT_AS_THEY_WERE else None
-                        for path in self.work_dir.rglob("*") if path.is_file() and not path.is_symlink()}
-        if self.as_root:
-            for path in (self.run_dir, self.work_dir):
-                _chown_tree(path, self.uid)
-
-    def release(self, discard_new_files: bool = False) -> None:
-        """Take the working folder back: owned by the grader, only regular files and folders in it, the files
-        nbgrader reads as it left them, and (``discard_new_files``, after a sandbox filled its disk) none of the
-        files the run made."""
-        remove_unsafe_entries(self.work_dir)
-        before = getattr(self, "_before", {})
-        for path, content in before.items():
-            if content is not None:
-                path.unlink(missing_ok=True)
-                path.write_bytes(content)
-        for name in KEPT_AS_THEY_WERE:
-            path = self.work_dir / name
-            if path not in before and os.path.lexists(path):
-                path.unlink()
-        if discard_new_files:
-            for path in sorted(self.work_dir.rglob("*"), reverse=True):
-                if path.is_file() and path not in before:
-                    path.unlink()
-        if self.as_root:
-            _chown_tree(self.work_dir, os.geteuid(), os.getegid())
-
-
-def _chown_tree(root: Path, uid: int, gid: int | None = None) -> None:
-    gid = uid if gid is None else gid
-    os.lchown(root, uid, gid)
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            os.lchown(os.path.join(folder, name), uid, gid)
-
-
-def remove_unsafe_entries(root: Path) -> list[str]:
-    """Remove what is not a regular file or folder under ``root`` (symlinks, FIFOs, sockets, devices).
-
-    Nothing after grading may follow a link a submission made: nbgrader's feedback step copies
-    every file of the autograded folder, and a link to the course folder would copy it out.
-    """
-    removed = []
-    for folder, dirs, files in os.walk(root):  # os.walk does not descend into symlinked folders
-        for name in dirs + files:
-            path = os.path.join(folder, name)
-            mode = os.lstat(path).st_mode
-            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                os.unlink(path)
-                removed.append(os.path.relpath(path, root))
-    return removed
 
 
 # -----------------------------------------------------------------------------
@@ -264,14 +264,11 @@ def check_available(bubblewrap: str = "bwrap") -> None:
 
     with tempfile.TemporaryDirectory(prefix="coursekit-sandbox-check-") as folder, SandboxUid() as uid:
         sandbox = Sandbox(work_dir=Path(folder) / "work", run_dir=Path(folder) / "run", bubblewrap=bubblewrap, uid=uid)
-        sandbox.prepare()
         try:
             result = subprocess.run(sandbox.argv([sandbox.python, "-c", "import numpy"]), capture_output=True, text=True,
                                     timeout=60)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise SandboxUnavailable(f"bubblewrap did not run: {error}") from None
-        finally:
-            sandbox.release()
         if result.returncode != 0:
             raise SandboxUnavailable(f"bubblewrap could not start a sandbox (exit {result.returncode}): "
                                      f"{result.stderr.strip()[-500:]}")

@@ -1,25 +1,33 @@
-"""``Watchdog``: polls a running sandbox and kills it when its processes together hold more memory than
-allowed, or its working folder grows beyond its disk allowance (size or entries)."""
+"""``Watchdog``: polls a running sandbox and stops its processes when they together hold more memory than
+allowed, or when the places it can write hold more entries than allowed.
+
+Bytes written are bounded by the sizes of the sandbox's tmpfs mounts themselves (a write past them fails
+with "No space left on device"); files and folders are not (a tmpfs counts them only against memory), so
+the watchdog reads each mount's own count of entries (``statvfs``, no walking) five times a second.
+What the sandbox holds in its tmpfs mounts is not resident memory of its processes: the memory bound is
+``memory_bytes`` for the processes, plus the sizes of the mounts.
+
+Stopping kills every process of the sandbox but the one that holds it open, so the grader can still
+copy out what the kernel wrote (``coursegrader.run.inside``) before it ends the sandbox.
+"""
 
 from __future__ import annotations
 
-import os
 import threading
-from pathlib import Path
 
+from coursegrader.run.inside import SandboxView
 from coursegrader.run.processes import descendants, kill_tree
-from coursegrader.run.sandbox import GiB, MiB, Limits
+from coursegrader.run.sandbox import GiB, Limits
 
 
 class Watchdog:
-    """Polls a running sandbox; kills it when its processes' memory or its folder's size passes a limit."""
-
-    def __init__(self, pids: list[int], work_dir: Path, limits: Limits, interval: float = 0.2):
-        self.pids, self.work_dir, self.limits, self.interval = pids, work_dir, limits, interval
+    def __init__(self, root_pid: int, spare: frozenset[int], view: SandboxView | None, limits: Limits,
+                 interval: float = 0.2):
+        self.root_pid, self.spare, self.view, self.limits, self.interval = root_pid, spare, view, limits, interval
         self.reason: str | None = None
-        self.disk_full = False  # the reason is the folder's size or entries
+        self.too_many_entries = False  # the reason is the entries its folders hold: what it wrote is not kept
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name=f"watchdog-{pids[0]}", daemon=True)
+        self._thread = threading.Thread(target=self._watch, name=f"watchdog-{root_pid}", daemon=True)
 
     def __enter__(self) -> Watchdog:
         self._thread.start()
@@ -32,55 +40,31 @@ class Watchdog:
     def _resident_bytes(self) -> int:
         import psutil
 
-        processes = []
-        for pid in self.pids:
-            for member in (pid, *descendants(pid)):
-                try:
-                    processes.append(psutil.Process(member))
-                except psutil.Error:
-                    continue
         total = 0
-        for process in processes:
+        for member in (self.root_pid, *descendants(self.root_pid)):
             try:
-                total += process.memory_info().rss
+                total += psutil.Process(member).memory_info().rss
             except psutil.Error:
-                pass
+                continue
         return total
 
-    def _disk_usage(self) -> tuple[int, int]:
-        """(bytes, entries) under the working folder, stopping early once either limit is passed."""
-        size = entries = 0
-        stack = [str(self.work_dir)]
-        while stack:
-            try:
-                with os.scandir(stack.pop()) as scan:
-                    for entry in scan:
-                        entries += 1
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(entry.path)
-                        elif entry.is_file(follow_symlinks=False):
-                            size += entry.stat(follow_symlinks=False).st_size
-                        if size > self.limits.disk_bytes or entries > self.limits.disk_entries:
-                            return size, entries
-            except OSError:
-                continue
-        return size, entries
+    def check(self) -> str | None:
+        """Why the sandbox must stop now, or None."""
+        memory = self._resident_bytes()
+        if memory > self.limits.memory_bytes:
+            return (f"its processes together used more than {self.limits.memory_bytes / GiB:g} GiB of memory "
+                    f"({memory / GiB:.2f} GiB)")
+        if self.view is not None:
+            entries = self.view.usage().entries
+            if entries > self.limits.disk_entries:
+                self.too_many_entries = True
+                return f"it created more than {self.limits.disk_entries:,} files and folders"
+        return None
 
     def _watch(self) -> None:
         while not self._stop.wait(self.interval):
-            memory = self._resident_bytes()
-            if memory > self.limits.memory_bytes:
-                self.reason = (f"its processes together used more than {self.limits.memory_bytes / GiB:g} GiB of memory "
-                               f"({memory / GiB:.2f} GiB)")
-            else:
-                size, entries = self._disk_usage()
-                self.disk_full = size > self.limits.disk_bytes or entries > self.limits.disk_entries
-                if size > self.limits.disk_bytes:
-                    self.reason = f"it wrote more than {self.limits.disk_bytes / MiB:g} MiB into its folder"
-                elif entries > self.limits.disk_entries:
-                    self.reason = f"it created more than {self.limits.disk_entries:,} files and folders"
-            if self.reason:
-                for pid in self.pids:
-                    kill_tree(pid)
+            reason = self.check()
+            if reason:
+                self.reason = reason
+                kill_tree(self.root_pid, spare=self.spare | {self.root_pid})
                 return
-
