@@ -155,6 +155,10 @@ class Lab:
     self_checks: Registry  # the visible checks (``cells.check``): what students can run before submitting
     module: str = ""  # the module that defines it (``__name__``): its grader half has the same name
     solution: str = ""  # where ``course solution`` writes the reference solution, e.g. "solutions/00-...-ref.md"
+    # A typical cell of this lab, ending in the mistake students make most. The kernel factory runs it
+    # once (``coursegrader.run.zygote``), so every kernel it forks starts with the caches a first cell
+    # and a first traceback fill.
+    warm_up: str = ""
 
     def __post_init__(self):
         problems = [f"cell {cell.grade_id!r} is in block {cell.block!r}, not one of the lab's blocks "

@@ -71,3 +71,13 @@ def test_hidden_checks_that_disagree_with_the_description_are_refused_naming_the
     with pytest.raises(ValueError, match="test cell 'test_block_e_extra' .* has no hidden check"):
         hidden_checks(dataclasses.replace(LAB, cells=cells))
     assert len(hidden_checks(LAB)) == 6
+
+
+def test_each_labs_warm_up_cell_runs_to_the_mistake_students_make_most():
+    """The kernel factory runs it to its error, so every forked kernel starts with a traceback's caches."""
+    from coursekit.lab import all_labs
+
+    for lab in all_labs():
+        assert lab.warm_up, f"{lab.assignment} has no warm-up cell"
+        with pytest.raises(Exception):  # noqa: B017 — any error a student's cell would raise
+            exec(compile(lab.warm_up, f"<{lab.assignment} warm-up>", "exec"), {"__name__": "__main__"})

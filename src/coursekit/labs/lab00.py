@@ -335,6 +335,19 @@ CELLS = Cells([
     CheckCell("test_block_e_results_thresholds", block="E", points=1, visible=True),
 ])
 
+# What students' Block A and B cells look like, ending in the mistake made most: columns for rows.
+WARM_UP = """\
+import numpy as np
+from minimodel import Embedding, MultiHeadAttention, default_tokenizer, sinusoidal_pe
+
+tokenizer = default_tokenizer()
+token_ids = tokenizer.encode("he work I")  # a comment, as cells have them
+X = Embedding(tokenizer.vocab_size, 8, seed=0).forward(np.array(token_ids))
+mha = MultiHeadAttention(8, 1, seed=0)
+print(np.round(X[[2, 0, 1]], 3), sinusoidal_pe(3, 8).shape)
+mha.forward(X[:, [2, 0, 1]])  # the mistake students make most: columns for rows
+"""
+
 LAB = Lab(
     assignment=EXPERIMENT,
     notebook="demo",
@@ -353,6 +366,7 @@ LAB = Lab(
     ),
     module=__name__,
     solution="solutions/00-permutation-equivariance-ref.md",  # as the lab's text names it
+    warm_up=WARM_UP,
     self_checks=Registry([
         CELLS.check("test_block_a_token_ids", N_("token_ids decode to 'he work I'"), block_a_token_ids),
         CELLS.check("test_block_a_mha", N_("mha has d_model 8, n_heads 1 and the weights of seed 0"), block_a_layer),
