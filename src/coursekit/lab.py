@@ -13,6 +13,15 @@ otherwise; the verdicts, results and reports. The grader-only half of a lab, its
 the reference computations behind them, is the module of the same name in ``coursegrader.labs``,
 which the student kit never contains.
 
+Where labs are found: the modules of ``coursekit.labs``, then those of the folders a course names in
+the environment variable ``COURSEKIT_LABS`` (``os.pathsep`` between folders). A module
+``<folder>/<name>.py`` there that defines ``LAB`` is a lab, imported as ``<name>`` (the folder joins
+``sys.path``); it keeps its hidden checks, ``HIDDEN_CHECKS``, beside its description, and at grading
+the file is readable in the sandbox, on the kernel's import path (``coursegrader.run.sandbox``). So
+its hidden checks are no secret from the code it grades: such a folder suits a lab whose checks need
+none (the test suite's own second lab, ``tests/labs/``); a lab whose hidden checks must stay secret
+belongs in the packages.
+
 Adding a lab: a source notebook in ``source/<assignment>/``, its module here (description and
 self-checks), and its hidden checks in ``coursegrader.labs``.
 """
@@ -20,12 +29,17 @@ self-checks), and its hidden checks in ``coursegrader.labs``.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import KW_ONLY, dataclass
+from pathlib import Path
 
 from coursekit.checks import Check, Registry
 from coursekit.results import ResultSpec
+
+LABS_VARIABLE = "COURSEKIT_LABS"  # folders of labs kept outside the packages, os.pathsep between them
 
 
 @dataclass(frozen=True)
@@ -182,17 +196,45 @@ class UnknownLab(LookupError):
     pass
 
 
+def lab_folders() -> list[Path]:
+    """The folders of labs outside the packages, as ``COURSEKIT_LABS`` names them."""
+    folders = []
+    for entry in os.environ.get(LABS_VARIABLE, "").split(os.pathsep):
+        if not entry:
+            continue
+        folder = Path(entry).resolve()
+        if not folder.is_dir():
+            raise UnknownLab(f"{LABS_VARIABLE} names {entry!r}, which is not a folder; it lists folders of lab "
+                             f"modules, separated by {os.pathsep!r}")
+        folders.append(folder)
+    return folders
+
+
+def lab_module_files() -> list[Path]:
+    """The modules in ``COURSEKIT_LABS``'s folders: what a grading kernel reads of them (``coursegrader.run.sandbox``)."""
+    return [path for folder in lab_folders() for path in sorted(folder.glob("*.py"))]
+
+
 def all_labs() -> list[Lab]:
-    """Every lab of ``coursekit.labs``, in module order."""
+    """Every lab: those of ``coursekit.labs``, in module order, then those of ``COURSEKIT_LABS``'s folders."""
     from coursekit import labs
 
-    found = []
-    for info in sorted(pkgutil.iter_modules(labs.__path__), key=lambda info: info.name):
-        module = importlib.import_module(f"{labs.__name__}.{info.name}")
-        lab = getattr(module, "LAB", None)
-        if isinstance(lab, Lab):
-            found.append(lab)
-    return found
+    names = [f"{labs.__name__}.{info.name}"
+             for info in sorted(pkgutil.iter_modules(labs.__path__), key=lambda info: info.name)]
+    for folder in lab_folders():
+        if str(folder) not in sys.path:
+            sys.path.append(str(folder))
+        names += [path.stem for path in sorted(folder.glob("*.py"))]
+    found: dict[str, Lab] = {}
+    for name in names:
+        lab = getattr(importlib.import_module(name), "LAB", None)
+        if not isinstance(lab, Lab):
+            continue
+        if lab.assignment in found:
+            raise UnknownLab(f"two labs have the assignment id {lab.assignment!r}: {found[lab.assignment].module} "
+                             f"and {lab.module}")
+        found[lab.assignment] = lab
+    return list(found.values())
 
 
 def find_lab(assignment: str) -> Lab:
@@ -201,4 +243,5 @@ def find_lab(assignment: str) -> Lab:
         if lab.assignment == assignment:
             return lab
     known = ", ".join(lab.assignment for lab in labs) or "none"
-    raise UnknownLab(f"no lab has the assignment id {assignment!r}; known assignments: {known}")
+    raise UnknownLab(f"no lab has the assignment id {assignment!r}; known assignments: {known} (a lab kept outside "
+                     f"the packages is found when {LABS_VARIABLE} names its folder)")

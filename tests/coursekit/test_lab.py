@@ -2,6 +2,7 @@
 check takes them from there."""
 
 import dataclasses
+import sys
 
 import pytest
 
@@ -81,3 +82,16 @@ def test_each_labs_warm_up_cell_runs_to_the_mistake_students_make_most():
         assert lab.warm_up, f"{lab.assignment} has no warm-up cell"
         with pytest.raises(Exception):  # noqa: B017 — any error a student's cell would raise
             exec(compile(lab.warm_up, f"<{lab.assignment} warm-up>", "exec"), {"__name__": "__main__"})
+
+
+def test_a_labs_folder_that_is_not_one_is_named(monkeypatch, tmp_path):
+    from coursekit.lab import LABS_VARIABLE, UnknownLab, all_labs, find_lab
+
+    monkeypatch.setattr(sys, "path", list(sys.path))  # all_labs puts a labs folder on it
+    monkeypatch.setenv(LABS_VARIABLE, str(tmp_path / "no-such-folder"))
+    with pytest.raises(UnknownLab, match=f"{LABS_VARIABLE} names '.*no-such-folder', which is not a folder"):
+        all_labs()
+    monkeypatch.setenv(LABS_VARIABLE, str(tmp_path))  # a folder with no lab in it
+    assert [lab.assignment for lab in all_labs()] == [LAB.assignment]
+    with pytest.raises(UnknownLab, match=f"known assignments: {LAB.assignment} .*{LABS_VARIABLE}"):
+        find_lab("99-no-such-lab")

@@ -2,7 +2,8 @@
 
 ``coursegrader.labs.<name>`` completes ``coursekit.labs.<name>`` (the same module name) with
 ``HIDDEN_CHECKS``, a ``Registry`` of checks attached to the hidden test cells of the lab's
-description (``lab.cells.check``). Students never receive this package.
+description (``lab.cells.check``). Students never receive this package. A lab kept outside the
+packages (``coursekit.lab``'s ``COURSEKIT_LABS``) has its ``HIDDEN_CHECKS`` in its own module.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ KIT_LABS = "coursekit.labs."
 
 def grader_module(lab: Lab) -> ModuleType:
     """The module that holds ``lab``'s hidden checks."""
-    return importlib.import_module(f"{__name__}.{lab.module.removeprefix(KIT_LABS)}")
+    if lab.module.startswith(KIT_LABS):
+        return importlib.import_module(f"{__name__}.{lab.module.removeprefix(KIT_LABS)}")
+    return importlib.import_module(lab.module)
 
 
 def hidden_checks(lab: Lab) -> Registry:
