@@ -22,7 +22,7 @@ its hidden checks are no secret from the code it grades: such a folder suits a l
 none (the test suite's own second lab, ``tests/labs/``); a lab whose hidden checks must stay secret
 belongs in the packages.
 
-Adding a lab: a source notebook in ``source/<assignment>/``, its module here (description and
+Adding a lab: a source notebook in ``source/<assignment>/``, its module in ``coursekit.labs`` (description and
 self-checks), and its hidden checks in ``coursegrader.labs``.
 """
 
