@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -39,7 +40,7 @@ SUBMISSIONS = {  # student -> Block A's code, and the autograded points each che
 
 @dataclass
 class Graded:
-    course: object
+    course: Path
     env: dict
     scores: dict  # command -> student -> grade_id -> score
     verdicts: dict  # command -> student -> grade_id -> the test cell's one output
@@ -89,6 +90,7 @@ def graded(tmp_path_factory):
     shutil.copytree(LAB_FOLDER / "source" / ASSIGNMENT, course / "source" / ASSIGNMENT)  # where nbgrader looks
     env = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
     env[LABS_VARIABLE] = str(LAB_FOLDER)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"  # the graders import the lab's module: leave no __pycache__ beside it
     released = run_course(["release", ASSIGNMENT], course, env)
     assert released.returncode == 0, released.stdout + released.stderr
     submit(course, course / "release" / ASSIGNMENT / NOTEBOOK)
@@ -158,7 +160,8 @@ def test_feedback_and_the_report_count_it_one_way(graded):
 def test_the_kernel_factory_warms_up_with_each_labs_own_cell(graded):
     probe = ("import json, coursegrader.run.zygote as zygote\ncells = []\nzygote.warm_up = cells.append\n"
              "zygote.preload()\nprint(json.dumps(cells))")
-    env = {"PATH": graded.env["PATH"], LABS_VARIABLE: graded.env[LABS_VARIABLE]}  # as KernelFactory starts it
+    env = {"PATH": graded.env["PATH"], LABS_VARIABLE: graded.env[LABS_VARIABLE],  # as KernelFactory starts it
+           "PYTHONDONTWRITEBYTECODE": "1"}
     done = run([sys.executable, "-c", probe], "/", env)
     cells = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(cells) == 2 and "np.exp(scores).sum(axis=1)" in cells[1] and 'encode("he work I")' in cells[0]
