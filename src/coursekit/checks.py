@@ -9,7 +9,9 @@ never touched.
 
 Each check is registered with the grade_id of the notebook test cell that runs it, its block,
 its points and whether students see it (visible checks are their self-checks; hidden ones exist
-only in the grader's package). This module knows nothing of any one lab.
+only in the grader's package). A lab declares those three once, in its description
+(``coursekit.lab.CheckCell``), and builds its checks from it (``Cells.check``). This module knows
+nothing of any one lab.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import traceback
 import warnings
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 import numpy as np
 
@@ -38,6 +40,7 @@ class CheckFailed(AssertionError):
 @dataclass(frozen=True)
 class Check:
     grade_id: str  # the notebook test cell that runs it; also the check's name
+    _keywords: KW_ONLY  # the rest by name: Check("test_x", block="A", points=1, visible=True, ...)
     block: str  # the lab block it grades, "A".."E"
     points: float
     visible: bool  # a self-check students have, or hidden until grading

@@ -1,9 +1,11 @@
 """The instructor's source notebook, and the student release nbgrader generates from it."""
 
+import io
 import re
 
 import nbformat
 import pytest
+from rich.console import Console
 
 from coursegrader.labs import grading_checks
 from coursekit.lab import find_lab
@@ -125,3 +127,49 @@ def test_nbgrader_generate_solution_gives_the_full_solution_run_clean(graded_cou
     outputs = [output for cell in solution.cells if cell.cell_type == "code" for output in cell.outputs]
     assert outputs and not [output for output in outputs if output.output_type == "error"]
     assert sum("✔ passed" in output.get("text", "") for output in outputs) == len(CHECKS)
+
+
+# -----------------------------------------------------------------------------
+# the source notebook, held against the lab's description before each release
+
+
+def test_the_source_notebook_is_marked_as_the_labs_description_says(source):
+    from coursegrader.commands.release import disagreements
+
+    assert disagreements(source, find_lab(ASSIGNMENT)) == []
+
+
+def test_course_release_refuses_a_source_that_disagrees_naming_each_cell(tmp_path, monkeypatch):
+    from coursegrader.commands.cli import main as course_main
+    from tests.assignment.conftest import make_course
+
+    course = make_course(tmp_path / "course")
+    path = course / "source" / ASSIGNMENT / "demo.ipynb"
+    planted = nbformat.read(path, as_version=4)
+    cells = {nbgrader_meta(cell).get("grade_id"): cell for cell in planted.cells}
+    cells["test_block_a_mha"].metadata.nbgrader["points"] = 2  # the description gives it 1
+    cells["test_block_c_pe"].source = "### BEGIN HIDDEN TESTS\n" + cells["test_block_c_pe"].source + "\n### END HIDDEN TESTS"
+    cells["block_d"].metadata.nbgrader["points"] = 5
+    cells["block_b"].metadata.nbgrader["locked"] = True
+    cells["block_c_text"].metadata.nbgrader.update(grade=True, points=1)  # graded, but described nowhere
+    planted.cells.remove(cells["test_block_e_date"])
+    nbformat.write(planted, path)
+
+    monkeypatch.chdir(course)
+    output = io.StringIO()
+    monkeypatch.setattr("coursegrader.commands.cli.make_console", lambda: Console(file=output, width=300))
+    assert course_main(["release", ASSIGNMENT]) == 1
+    message = output.getvalue()
+    assert f"source/{ASSIGNMENT}/demo.ipynb disagrees with the description of lab {ASSIGNMENT!r}" in message
+    for line in ["cell 'test_block_a_mha': 2 point(s) in the notebook, 1 in the description",
+                 "cell 'test_block_c_pe': hidden in the notebook (### BEGIN HIDDEN TESTS), a self-check in the "
+                 "description (visible=True)",
+                 "cell 'block_d': 5 point(s) in the notebook, 4 in the description",
+                 "cell 'block_b': the notebook has grade=false, solution=true, locked=true; the description has an "
+                 "answer cell worth no points",
+                 "cell 'block_c_text': the notebook has grade=true, solution=false, locked=true, task=false; the "
+                 "description lists no such cell",
+                 "cell 'test_block_e_date': the description lists it; the notebook has no such cell"]:
+        assert line in message
+    assert len([line for line in message.splitlines() if line.strip().startswith("cell ")]) == 6
+    assert not (course / "release").exists()  # refused before nbgrader ran

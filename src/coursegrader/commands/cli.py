@@ -88,10 +88,16 @@ def main(argv: list[str] | None = None) -> int:
                           f"results.json ({len(written['results'])}): {written['html'].parent / 'results'}/<student>/results.json")
         elif args.command == "release":
             root = find_course_root(Path.cwd())
-            from coursegrader.commands.release import release_lab
+            from coursegrader.commands.release import SourceDisagrees, release_lab
 
             for lab in [find_lab(args.assignment)] if args.assignment else all_labs():
-                release_lab(root, lab, console)
+                try:
+                    release_lab(root, lab, console)
+                except SourceDisagrees as error:
+                    from rich.markup import escape
+
+                    console.print(f"[red]course release: {escape(str(error))}[/]", highlight=False)
+                    return 1
         elif args.command == "solution":
             from coursegrader.editions.solution import write_solution
 

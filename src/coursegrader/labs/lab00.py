@@ -2,19 +2,22 @@
 
 Recomputations start from the student's own ``X``, so one wrong block does not cost the points of
 the blocks after it. Failure messages say what was expected, what was found and a hint; they
-never print the correct numbers. Where checks are alike they are rows of a table.
+never print the correct numbers. Where checks are alike they are rows of a table (named tuples).
+Each check attaches a title and a function to a test cell of the lab's description
+(``coursekit.labs.lab00.LAB``), which holds its block, points and visibility.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 
 from coursekit import checkers
 from coursekit.checks import Check, CheckFailed, Registry
 from coursekit.i18n import N_, _
-from coursekit.labs.lab00 import (D_MODEL, EQUAL_ATOL, N_HEADS, PERMUTATION, RESULT_FIELDS, SEED, T,
+from coursekit.labs.lab00 import (D_MODEL, EQUAL_ATOL, LAB, N_HEADS, PERMUTATION, RESULT_FIELDS, SEED, T,
                                   WITH_PE_THRESHOLD, WITHOUT_PE_THRESHOLD, array, manifest_field, manifest_file,
                                   student_X)
 from coursekit.results import LabResults
@@ -59,29 +62,62 @@ def _recompute(X_bytes: bytes) -> dict[str, object]:
 # -----------------------------------------------------------------------------
 # checks alike: arrays equal to a recomputation, and recorded maximum differences
 
-# grade_id, block, points, title, then per array: (name, what it is, expected, hint)
+# Each row is one hidden check; its cell's block and points are in the lab's description (LAB.cells).
+
+
+class RecomputedArray(NamedTuple):
+    name: str  # the student's variable
+    what: str  # what it is, in code
+    expected: str  # the failure message's "expected" (English, marked N_)
+    hint: str
+
+
+class RecomputedArrays(NamedTuple):
+    """A check that arrays equal a recomputation from the student's X."""
+
+    grade_id: str
+    title: str
+    arrays: tuple[RecomputedArray, ...]
+
+
+class RecordedDifference(NamedTuple):
+    """A check that a number is the maximum difference of correct outputs, on the right side of a threshold."""
+
+    grade_id: str
+    title: str
+    name: str  # the student's variable
+    sources: tuple[str, ...]  # the arrays it is computed from
+    formula: str  # the difference it is the maximum of
+    below: bool  # below the threshold (True) or above it
+    threshold: float
+
+
 RECOMPUTED_ARRAYS = [
-    ("test_block_b_outputs", "B", 2, N_("Y and Y_perm equal a recomputation from X"), (
-        ("Y", "mha.forward(X, mask=None)", N_("Y = mha.forward(X, mask=None) for your X, with the seed-0 layer"),
-         N_("run attention on X exactly as embedded in Block A, with no positional encoding")),
-        ("Y_perm", "mha.forward(X_perm, mask=None)",
-         N_("Y_perm = mha.forward(X[[2, 0, 1]], mask=None), attention on the permuted tokens"),
-         N_("permute the input rows first, then run attention on the permuted input")))),
-    ("test_block_c_outputs", "C", 2, N_("Y_pe and Y_perm_pe: PE added before attention"), (
-        ("Y_pe", "mha.forward(X + pe)", N_("Y_pe = mha.forward(X + pe): PE added to the input, before attention"),
-         N_("add pe to the embeddings first, then run attention")),
-        ("Y_perm_pe", "mha.forward(X_perm + pe)",
-         N_("Y_perm_pe = mha.forward(X_perm + pe): the permuted tokens, plus PE by position, before attention"),
-         N_("add pe to the permuted input too: position 0 gets pe[0] whichever token sits there")))),
+    RecomputedArrays("test_block_b_outputs", N_("Y and Y_perm equal a recomputation from X"), arrays=(
+        RecomputedArray("Y", "mha.forward(X, mask=None)",
+                        expected=N_("Y = mha.forward(X, mask=None) for your X, with the seed-0 layer"),
+                        hint=N_("run attention on X exactly as embedded in Block A, with no positional encoding")),
+        RecomputedArray("Y_perm", "mha.forward(X_perm, mask=None)",
+                        expected=N_("Y_perm = mha.forward(X[[2, 0, 1]], mask=None), attention on the permuted tokens"),
+                        hint=N_("permute the input rows first, then run attention on the permuted input")))),
+    RecomputedArrays("test_block_c_outputs", N_("Y_pe and Y_perm_pe: PE added before attention"), arrays=(
+        RecomputedArray("Y_pe", "mha.forward(X + pe)",
+                        expected=N_("Y_pe = mha.forward(X + pe): PE added to the input, before attention"),
+                        hint=N_("add pe to the embeddings first, then run attention")),
+        RecomputedArray("Y_perm_pe", "mha.forward(X_perm + pe)",
+                        expected=N_("Y_perm_pe = mha.forward(X_perm + pe): the permuted tokens, plus PE by position, "
+                                    "before attention"),
+                        hint=N_("add pe to the permuted input too: position 0 gets pe[0] whichever token sits "
+                                "there")))),
 ]
 
-# grade_id, block, points, title, variable, the arrays it is computed from and the difference it is the
-# maximum of, below (True) or above the threshold
 RECORDED_DIFFERENCES = [
-    ("test_block_b_max_diff", "B", 1, N_("without_pe_max_diff is computed from correct outputs and < 1e-6"),
-     "without_pe_max_diff", ("Y", "Y_perm"), "|Y_perm - Y[[2, 0, 1]]|", True, WITHOUT_PE_THRESHOLD),
-    ("test_block_c_max_diff", "C", 1, N_("with_pe_max_diff is computed from correct outputs and > 1e-3"),
-     "with_pe_max_diff", ("Y_pe", "Y_perm_pe"), "|Y_perm_pe - Y_pe[[2, 0, 1]]|", False, WITH_PE_THRESHOLD),
+    RecordedDifference("test_block_b_max_diff", N_("without_pe_max_diff is computed from correct outputs and < 1e-6"),
+                       name="without_pe_max_diff", sources=("Y", "Y_perm"), formula="|Y_perm - Y[[2, 0, 1]]|",
+                       below=True, threshold=WITHOUT_PE_THRESHOLD),
+    RecordedDifference("test_block_c_max_diff", N_("with_pe_max_diff is computed from correct outputs and > 1e-3"),
+                       name="with_pe_max_diff", sources=("Y_pe", "Y_perm_pe"), formula="|Y_perm_pe - Y_pe[[2, 0, 1]]|",
+                       below=False, threshold=WITH_PE_THRESHOLD),
 ]
 
 
@@ -89,21 +125,26 @@ def _and(names) -> str:
     return _(" and ").join(names)
 
 
-def recomputed_arrays_check(grade_id, block, points, title, arrays) -> Check:
+def recomputed_arrays_check(row: RecomputedArrays) -> Check:
+    block = LAB.block_of(row.grade_id)
+
     def check(results: LabResults) -> str:
         X = student_X(results)
-        found = {name: array(results, name, block, what) for name, what, *rest in arrays}
+        found = {wanted.name: array(results, wanted.name, block, wanted.what) for wanted in row.arrays}
         computed = recompute(X)
-        for name, _what, expected, hint in arrays:
-            checkers.assert_close(name, found[name], computed[name], _(expected), _(hint), atol=EQUAL_ATOL)
-        return _("{names} equal a recomputation from X").format(names=_and(name for name, *rest in arrays))
+        for wanted in row.arrays:
+            checkers.assert_close(wanted.name, found[wanted.name], computed[wanted.name], _(wanted.expected),
+                                  _(wanted.hint), atol=EQUAL_ATOL)
+        return _("{names} equal a recomputation from X").format(names=_and(wanted.name for wanted in row.arrays))
 
-    return Check(grade_id, block, points, False, title, check)
+    return LAB.cells.check(row.grade_id, row.title, check)
 
 
-def recorded_difference_check(grade_id, block, points, title, name, sources, formula, below, threshold) -> Check:
-    """``name`` is the maximum difference of correct outputs: a number that only looks right, such as
+def recorded_difference_check(row: RecordedDifference) -> Check:
+    """``row.name`` is the maximum difference of correct outputs: a number that only looks right, such as
     0.0 beside outputs that are all zeros, earns nothing."""
+    block = LAB.block_of(row.grade_id)
+    name, sources, formula, below, threshold = row.name, row.sources, row.formula, row.below, row.threshold
 
     def check(results: LabResults) -> str:
         recorded = checkers.number(results, name, block, _("the largest {formula}").format(formula=formula))
@@ -132,7 +173,7 @@ def recorded_difference_check(grade_id, block, points, title, name, sources, for
             else _("{name} is the computed maximum difference, above {threshold}")
         return summary.format(name=name, threshold=f"{threshold:g}")
 
-    return Check(grade_id, block, points, False, title, check)
+    return LAB.cells.check(row.grade_id, row.title, check)
 
 
 # -----------------------------------------------------------------------------
@@ -179,9 +220,9 @@ def block_e_results_match(results: LabResults) -> str:
 
 
 HIDDEN_CHECKS = Registry([
-    Check("test_block_a_embedding", "A", 1, False, N_("X is the seed-0 embedding of token_ids"), block_a_embedding),
-    *(recomputed_arrays_check(*row) for row in RECOMPUTED_ARRAYS),
-    *(recorded_difference_check(*row) for row in RECORDED_DIFFERENCES),
-    Check("test_block_e_results_match", "E", 2, False, N_("results_summary records the computed numbers"),
-          block_e_results_match),
+    LAB.cells.check("test_block_a_embedding", N_("X is the seed-0 embedding of token_ids"), block_a_embedding),
+    *(recomputed_arrays_check(row) for row in RECOMPUTED_ARRAYS),
+    *(recorded_difference_check(row) for row in RECORDED_DIFFERENCES),
+    LAB.cells.check("test_block_e_results_match", N_("results_summary records the computed numbers"),
+                    block_e_results_match),
 ])

@@ -17,8 +17,11 @@ import subprocess
 import sys
 import threading
 
+from coursekit.lab import LABS_VARIABLE
 
-FACTORY_ENVIRONMENT = ("PATH", "LANG", "LC_ALL")  # all the factory inherits: kernels are copies of it
+# All the factory inherits: kernels are copies of it. LABS_VARIABLE: the labs kept outside the packages,
+# whose modules it imports for its kernels.
+FACTORY_ENVIRONMENT = ("PATH", "LANG", "LC_ALL", LABS_VARIABLE)
 
 
 class KernelFactory:

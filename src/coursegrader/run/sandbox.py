@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+from coursekit.lab import lab_folders, lab_module_files  # labs kept outside the packages (COURSEKIT_LABS)
+
 GiB, MiB = 2**30, 2**20
 
 
@@ -91,6 +93,7 @@ def _readable(python: str) -> tuple[Path, ...]:
     # the same for every submission of a run: worked out once per process
     paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix), Path(python).parent}
     paths.update(Path(path) for path in kernel_sys_path(python))
+    paths.update(lab_module_files())  # labs outside the packages: each lab's module file alone, not its folder
     return tuple(sorted(path for path in paths if path.exists()))
 
 
@@ -164,6 +167,8 @@ class Sandbox:
             "IPYTHONDIR": "/tmp/.ipython", "MPLCONFIGDIR": "/tmp/.matplotlib", "MPLBACKEND": "Agg",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MALLOC_ARENA_MAX": "2",
             "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1",
+            # labs outside the packages (COURSEKIT_LABS): their folders on the kernel's import path
+            **({"PYTHONPATH": os.pathsep.join(map(str, lab_folders()))} if lab_folders() else {}),
             **self.environment,
         }
 

@@ -83,43 +83,30 @@ def _modules_a_kernel_loads() -> list[str]:
     return json.loads(b"".join(chunks) or b"[]")
 
 
-WARM_UP_CELL = """\
-import numpy as np
-from minimodel import Embedding, MultiHeadAttention, default_tokenizer, sinusoidal_pe
-
-tokenizer = default_tokenizer()
-token_ids = tokenizer.encode("he work I")  # a comment, as cells have them
-X = Embedding(tokenizer.vocab_size, 8, seed=0).forward(np.array(token_ids))
-mha = MultiHeadAttention(8, 1, seed=0)
-print(np.round(X[[2, 0, 1]], 3), sinusoidal_pe(3, 8).shape)
-mha.forward(X[:, [2, 0, 1]])  # the mistake students make most: columns for rows
-"""
-
-
-def warm_up() -> None:
+def warm_up(cell: str) -> None:
     """Pay once, here, the first-use costs every kernel would otherwise pay again after its fork.
 
     A student's first error costs a fresh kernel 0.1-0.2 s: IPython formats the traceback with
     stack_data and pygments, which compile their lexer's patterns and parse each library file the
     traceback passes through on first use, and keep both; and the first cell compiles tokenize's
     patterns (12 ms). Reading a typical cell as IPython does, running it to its typical error and
-    formatting that as a kernel does leaves those caches (and numpy's printing and random modules)
-    in this process, so every kernel forked from it starts with them. Nothing here is any
-    student's: the cell is this module's own.
+    formatting that as a kernel does leaves those caches (and whatever the cell's libraries load on
+    first use) in this process, so every kernel forked from it starts with them. ``cell`` is a lab's
+    own (``Lab.warm_up``), never any student's.
     """
     import linecache
 
     from IPython.core import ultratb
     from IPython.core.inputtransformer2 import TransformerManager
 
-    TransformerManager().transform_cell(WARM_UP_CELL)  # IPython reads every cell with tokenize: its patterns
+    TransformerManager().transform_cell(cell)  # IPython reads every cell with tokenize: its patterns
     name = "<coursekit-warm-up>"
-    linecache.cache[name] = (len(WARM_UP_CELL), None, WARM_UP_CELL.splitlines(True), name)
+    linecache.cache[name] = (len(cell), None, cell.splitlines(True), name)
     null = open(os.devnull, "w")
     saved = sys.stdout
     try:
         sys.stdout = null
-        exec(compile(WARM_UP_CELL, name, "exec"), {"__name__": "__main__"})
+        exec(compile(cell, name, "exec"), {"__name__": "__main__"})
     except Exception:  # noqa: BLE001 — the error is the point
         etype, value, trace = sys.exc_info()
         for theme in ("neutral", "nocolor"):
@@ -131,7 +118,8 @@ def warm_up() -> None:
 
 
 def preload() -> None:
-    """Import what every kernel needs: the kernel machinery, numpy, the library and the labs' self-checks."""
+    """Import what every kernel needs: the kernel machinery, numpy, the library and the labs' self-checks;
+    then run each lab's warm-up cell."""
     import importlib
 
     import ipykernel.kernelapp  # noqa: F401
@@ -141,16 +129,18 @@ def preload() -> None:
     import minimodel  # noqa: F401
     from coursekit.lab import all_labs
 
-    all_labs()  # each lab's module: its run_check and self-checks
+    labs = all_labs()  # each lab's module: its run_check and self-checks
     for name in _modules_a_kernel_loads():
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 — a module only some platforms have; the kernel imports it itself if needed
             pass
-    try:
-        warm_up()
-    except Exception:  # noqa: BLE001 — a warm-up that fails only leaves the kernels to pay their first use
-        pass
+    for lab in labs:
+        try:
+            if lab.warm_up:
+                warm_up(lab.warm_up)
+        except Exception:  # noqa: BLE001 — a warm-up that fails only leaves the kernels to pay their first use
+            pass
     # What this process has now lives as long as it does: out of reach of the garbage collector, whose
     # passes in each kernel would otherwise write to (and so copy) every page of it (gc.freeze's docs); the
     # warm-up's leftovers are collected first, so no kernel carries them.

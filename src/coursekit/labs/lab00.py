@@ -8,8 +8,10 @@ In a notebook test cell::
 and, before submitting, every self-check at once: ``check_all(globals())``.
 
 Everything here is what students receive: the lab's public constants (all stated in the lab's
-text) and the visible checks they run before submitting. The hidden checks and the reference
-computations behind them live in ``coursegrader.labs.lab00``, which the student kit never holds.
+text), its description (``LAB``: every graded and answer cell with its block and points, as the
+release shows them) and the visible checks they run before submitting. The hidden checks and the
+reference computations behind them live in ``coursegrader.labs.lab00``, which the student kit never
+holds; they attach to the test cells described here (``CELLS.check``).
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ from importlib import resources
 import numpy as np
 
 from coursekit import checkers
-from coursekit.checks import Check, CheckFailed, Registry
+from coursekit.checks import CheckFailed, Registry
 from coursekit.i18n import N_, _
-from coursekit.lab import Deliverables, Lab
+from coursekit.lab import AnswerCell, CheckCell, Cells, Deliverables, Lab
 from coursekit.results import LabResults, ResultSpec
 from coursekit.selfcheck import make_check_all, make_run_check
 from minimodel import MultiHeadAttention, default_tokenizer, sinusoidal_pe
@@ -307,16 +309,51 @@ def block_e_results_thresholds(results: LabResults) -> str:
 # -----------------------------------------------------------------------------
 # the lab, described once
 
+CELLS = Cells([
+    AnswerCell("block_a", block="A"),
+    CheckCell("test_block_a_token_ids", block="A", points=1, visible=True),
+    CheckCell("test_block_a_embedding", block="A", points=1, visible=False),
+    CheckCell("test_block_a_mha", block="A", points=1, visible=True),
+    AnswerCell("block_b", block="B"),
+    CheckCell("test_block_b_x_perm", block="B", points=1, visible=True),
+    CheckCell("test_block_b_outputs", block="B", points=2, visible=False),
+    CheckCell("test_block_b_assertion", block="B", points=1, visible=True),
+    CheckCell("test_block_b_max_diff", block="B", points=1, visible=False),
+    AnswerCell("block_c", block="C"),
+    CheckCell("test_block_c_pe", block="C", points=1, visible=True),
+    CheckCell("test_block_c_outputs", block="C", points=2, visible=False),
+    CheckCell("test_block_c_assertion", block="C", points=1, visible=True),
+    CheckCell("test_block_c_max_diff", block="C", points=1, visible=False),
+    AnswerCell("block_d", block="D", points=4),  # written, graded by hand
+    AnswerCell("block_e", block="E"),
+    CheckCell("test_block_e_manifest_file", block="E", points=1, visible=True),
+    CheckCell("test_block_e_schema", block="E", points=1, visible=True),
+    CheckCell("test_block_e_identity", block="E", points=1, visible=True),
+    CheckCell("test_block_e_date", block="E", points=1, visible=True),
+    CheckCell("test_block_e_versions", block="E", points=1, visible=True),
+    CheckCell("test_block_e_results_match", block="E", points=2, visible=False),
+    CheckCell("test_block_e_results_thresholds", block="E", points=1, visible=True),
+])
 
-def _self_check(grade_id: str, points: float, title: str, function) -> Check:
-    return Check(grade_id, grade_id.split("_")[2].upper(), points, True, title, function)
+# What students' Block A and B cells look like, ending in the mistake made most: columns for rows.
+WARM_UP = """\
+import numpy as np
+from minimodel import Embedding, MultiHeadAttention, default_tokenizer, sinusoidal_pe
 
+tokenizer = default_tokenizer()
+token_ids = tokenizer.encode("he work I")  # a comment, as cells have them
+X = Embedding(tokenizer.vocab_size, 8, seed=0).forward(np.array(token_ids))
+mha = MultiHeadAttention(8, 1, seed=0)
+print(np.round(X[[2, 0, 1]], 3), sinusoidal_pe(3, 8).shape)
+mha.forward(X[:, [2, 0, 1]])  # the mistake students make most: columns for rows
+"""
 
 LAB = Lab(
     assignment=EXPERIMENT,
     notebook="demo",
     title=N_("Lab 00 — Permutation Equivariance, in Numbers"),
     blocks={"A": N_("set up"), "B": N_("without PE"), "C": N_("with PE"), "D": N_("interpret"), "E": N_("manifest")},
+    cells=CELLS,
     results=RESULTS,
     writes=(MANIFEST, "demo_output.txt"),
     deliverables=Deliverables(
@@ -329,19 +366,20 @@ LAB = Lab(
     ),
     module=__name__,
     solution="solutions/00-permutation-equivariance-ref.md",  # as the lab's text names it
+    warm_up=WARM_UP,
     self_checks=Registry([
-        _self_check("test_block_a_token_ids", 1, N_("token_ids decode to 'he work I'"), block_a_token_ids),
-        _self_check("test_block_a_mha", 1, N_("mha has d_model 8, n_heads 1 and the weights of seed 0"), block_a_layer),
-        _self_check("test_block_b_x_perm", 1, N_("X_perm permutes tokens (rows) as [2, 0, 1]"), block_b_x_perm),
-        _self_check("test_block_b_assertion", 1, N_("first assertion: equivariance without PE"), block_b_assertion),
-        _self_check("test_block_c_pe", 1, N_("pe is sinusoidal_pe(3, 8)"), block_c_pe),
-        _self_check("test_block_c_assertion", 1, N_("second assertion: PE breaks equivariance"), block_c_assertion),
-        _self_check("test_block_e_manifest_file", 1, N_("manifest.json written beside the notebook"), block_e_manifest_file),
-        _self_check("test_block_e_schema", 1, N_("manifest has exactly the lab's schema"), block_e_schema),
-        _self_check("test_block_e_identity", 1, N_("experiment, seed and config"), block_e_identity),
-        _self_check("test_block_e_date", 1, N_("date is a real YYYY-MM-DD date"), block_e_date),
-        _self_check("test_block_e_versions", 1, N_("versions of the running Python and numpy"), block_e_versions),
-        _self_check("test_block_e_results_thresholds", 1, N_("results_summary on the right side of the thresholds"),
+        CELLS.check("test_block_a_token_ids", N_("token_ids decode to 'he work I'"), block_a_token_ids),
+        CELLS.check("test_block_a_mha", N_("mha has d_model 8, n_heads 1 and the weights of seed 0"), block_a_layer),
+        CELLS.check("test_block_b_x_perm", N_("X_perm permutes tokens (rows) as [2, 0, 1]"), block_b_x_perm),
+        CELLS.check("test_block_b_assertion", N_("first assertion: equivariance without PE"), block_b_assertion),
+        CELLS.check("test_block_c_pe", N_("pe is sinusoidal_pe(3, 8)"), block_c_pe),
+        CELLS.check("test_block_c_assertion", N_("second assertion: PE breaks equivariance"), block_c_assertion),
+        CELLS.check("test_block_e_manifest_file", N_("manifest.json written beside the notebook"), block_e_manifest_file),
+        CELLS.check("test_block_e_schema", N_("manifest has exactly the lab's schema"), block_e_schema),
+        CELLS.check("test_block_e_identity", N_("experiment, seed and config"), block_e_identity),
+        CELLS.check("test_block_e_date", N_("date is a real YYYY-MM-DD date"), block_e_date),
+        CELLS.check("test_block_e_versions", N_("versions of the running Python and numpy"), block_e_versions),
+        CELLS.check("test_block_e_results_thresholds", N_("results_summary on the right side of the thresholds"),
                     block_e_results_thresholds),
     ]),
 )
