@@ -62,16 +62,18 @@ c.Autograde.autograde_preprocessors = [
 c.Autograde.post_convert_hook = "coursegrader.adapters.hooks.record_graded"
 
 # Feedback: the results at the top, block by block and check by check; a hidden check shows its title,
-# outcome and message, never its code; Block D's marking scheme stays with the graders.
+# outcome and message, never its code; Block D's marking scheme stays with the graders; a student's own
+# text is never cut; the student's feedback folder holds only the page.
 c.GenerateFeedback.exporter_class = "coursegrader.adapters.feedback.FeedbackExporter"
 FeedbackExporter.configure(c)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "coursegrader.adapters.feedback.FeedbackResults",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbgrader.preprocessors.ClearMarkScheme",
+    "coursegrader.adapters.feedback.ClearHiddenTests",  # nbgrader's, on the instructor's (locked) cells only
+    "coursegrader.adapters.feedback.ClearMarkScheme",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.post_convert_hook = "coursegrader.adapters.hooks.keep_only_feedback_pages"
 # The marking scheme of a written answer sits in its locked instructions cell (nbgrader restores locked
 # cells from the gradebook, so graders see it in formgrader beside the answer), not in a task cell.
 c.ClearMarkScheme.enforce_metadata = False

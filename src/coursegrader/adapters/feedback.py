@@ -5,9 +5,10 @@
 - ``FeedbackResults`` puts the submission's results (``coursegrader.results``) in the resources,
   for the page's summary: every block and check with its title, points, outcome and message, the
   written answer pending until a grader scores it, and one total;
-- nbgrader's ``ClearHiddenTests`` and ``ClearMarkScheme`` take the hidden tests' code and the
-  graders' marking scheme out of the notebook before it is rendered: a hidden check shows its
-  title, outcome and message, never its code;
+- ``ClearHiddenTests`` and ``ClearMarkScheme`` (nbgrader's, on the cells restored from the gradebook
+  only) take the hidden tests' code and the graders' marking scheme out of the notebook before it is
+  rendered: a hidden check shows its title, outcome and message, never its code; a student's own
+  text is never cut, even where it says ``BEGIN MARK SCHEME``;
 
 and ``FeedbackExporter``, nbgrader's HTML exporter with the course's template
 (``coursegrader/adapters/templates/coursekit-feedback``), which puts the summary at the top and says
@@ -21,7 +22,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from nbconvert.exporters import HTMLExporter
+from nbgrader import preprocessors as nbgrader_steps
 from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import is_locked
 
 from coursegrader.labs import grading_checks
 from coursegrader.language.catalog import edition_language
@@ -76,3 +79,31 @@ class FeedbackResults(NbGraderPreprocessor):
         resources["coursekit"] = {"lab": lab, "title": title, "results": results, "total": total,
                                   "rows": {row.grade_id: row for row in results.rows}, "language": language}
         return nb, resources
+
+
+# -----------------------------------------------------------------------------
+# the instructor's secrets, cut from the instructor's cells only
+
+
+class _LockedCellsOnly:
+    """Look for the delimiters only in the cells nbgrader restored from the gradebook (locked and grade cells).
+
+    Those are where the hidden tests and the marking scheme are: a cell is restored from the gradebook,
+    flags and source, before this runs (``coursegrader.adapters.restore``, nbgrader's ``OverwriteCells``),
+    whatever the student did to it. A student's own cell is never searched, so their text may contain
+    ``BEGIN MARK SCHEME`` or ``BEGIN HIDDEN TESTS`` and keeps it; nbgrader's steps would cut it out, or
+    fail that student's whole feedback on a delimiter with no end.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        if not is_locked(cell):
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
+
+
+class ClearHiddenTests(_LockedCellsOnly, nbgrader_steps.ClearHiddenTests):
+    """nbgrader's ``ClearHiddenTests``, on the locked cells only."""
+
+
+class ClearMarkScheme(_LockedCellsOnly, nbgrader_steps.ClearMarkScheme):
+    """nbgrader's ``ClearMarkScheme``, on the locked cells only."""
