@@ -78,6 +78,15 @@ c.GenerateFeedback.post_convert_hook = "coursegrader.adapters.hooks.keep_only_fe
 # cells from the gradebook, so graders see it in formgrader beside the answer), not in a task cell.
 c.ClearMarkScheme.enforce_metadata = False
 
+# Every page that shows a submission renders what the student wrote or printed through one cleaner
+# (coursegrader.adapters.htmlsafety): formgrader's submission page (an HTMLExporter it builds from this
+# file when the Jupyter server starts) and the feedback page (FeedbackExporter is one). Formatting,
+# tables, math and embedded images stay; nothing runs, and nothing is fetched from anywhere.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": "coursegrader.adapters.htmlsafety.markdown2html",
+                          "clean_html": "coursegrader.adapters.htmlsafety.clean_html"}
+c.HTMLExporter.preprocessors = ["coursegrader.adapters.htmlsafety.InertOutputs"]
+
 # Collecting from an LMS: a Canvas export, `<name>_[LATE_]<user id>_<submission id>_<file>`, collected by user id.
 c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
 c.FileNameCollectorPlugin.named_regexp = r"^(?P<name>.+?)_(?:LATE_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_(?P<file_id>.+)$"

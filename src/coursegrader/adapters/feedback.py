@@ -26,6 +26,7 @@ from nbgrader import preprocessors as nbgrader_steps
 from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import is_locked
 
+from coursegrader.adapters import htmlsafety
 from coursegrader.labs import grading_checks
 from coursegrader.language.catalog import edition_language
 from coursegrader.results.results import submission_results, total_text
@@ -54,6 +55,12 @@ class FeedbackExporter(HTMLExporter):
         environment.install_gettext_callables(gettext=i18n._, ngettext=i18n.ngettext, newstyle=True)
         return environment
 
+    def default_filters(self):
+        """nbconvert's filters, with the course's cleaner standing in for its markdown and HTML ones."""
+        yield from super().default_filters()
+        yield ("markdown2html", htmlsafety.markdown2html)
+        yield ("clean_html", htmlsafety.clean_html)
+
     def from_notebook_node(self, nb, resources=None, **kw):
         with use_language(edition_language(nb)):  # the page speaks the language of the student's edition
             return super().from_notebook_node(nb, resources, **kw)
@@ -62,7 +69,8 @@ class FeedbackExporter(HTMLExporter):
     def configure(c) -> None:
         c.FeedbackExporter.template_name = "coursekit-feedback"
         c.FeedbackExporter.extra_template_basedirs = [str(TEMPLATES), nbgrader_templates()]
-        c.FeedbackExporter.sanitize_html = True
+        c.FeedbackExporter.sanitize_html = True  # outputs through clean_html; JavaScript and widgets dropped
+        c.FeedbackExporter.preprocessors = ["coursegrader.adapters.htmlsafety.InertOutputs"]
 
 
 class FeedbackResults(NbGraderPreprocessor):
