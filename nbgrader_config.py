@@ -10,6 +10,7 @@ nbgrader's own (see each module's docstring, and the README's "What the sandbox 
 """
 
 import os
+import sys
 from pathlib import Path
 
 from coursegrader.adapters.feedback import FeedbackExporter
@@ -86,6 +87,12 @@ c.HTMLExporter.sanitize_html = True
 c.HTMLExporter.filters = {"markdown2html": "coursegrader.adapters.htmlsafety.markdown2html",
                           "clean_html": "coursegrader.adapters.htmlsafety.clean_html"}
 c.HTMLExporter.preprocessors = ["coursegrader.adapters.htmlsafety.InertOutputs"]
+# formgrader reads this file inside the Jupyter server: there, its submission page and files are served
+# guarded (coursegrader.adapters.formgrader_guard), even where that server extension is not enabled.
+if "jupyter_server.serverapp" in sys.modules:
+    from coursegrader.adapters.formgrader_guard import guard_running_server
+
+    guard_running_server()
 
 # Collecting from an LMS: a Canvas export, `<name>_[LATE_]<user id>_<submission id>_<file>`, collected by user id.
 c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"
