@@ -51,10 +51,11 @@ def keep_only_feedback_pages(assignment: str, student: str, notebooks: list[str]
         return
     submission_student, submission_assignment = _submission_of(notebooks[0])
     coursedir = getattr(Application.instance(), "coursedir", None) if Application.initialized() else None
-    if coursedir is not None:
+    if coursedir is not None:  # `nbgrader generate_feedback`
         folder = Path(coursedir.format_path(coursedir.feedback_directory, submission_student, submission_assignment))
-    else:
-        folder = Path.cwd() / "feedback" / submission_student / submission_assignment
+    else:  # formgrader's button, inside the Jupyter server: nbgrader's default layout, beside autograded/
+        graded = Path(notebooks[0]).resolve().parent
+        folder = graded.parents[2] / "feedback" / submission_student / submission_assignment
     pages = {f"{Path(notebook).stem}.html" for notebook in notebooks}
     if folder.is_symlink() or not folder.is_dir():
         return
