@@ -12,9 +12,25 @@
 
 and ``FeedbackExporter``, nbgrader's HTML exporter with the course's template
 (``coursegrader/adapters/templates/coursekit-feedback``), which puts the summary at the top and says
-"pending" where nbgrader's own template says "0 / 4". HTML in what students wrote is sanitised. The page
-is in the language of the student's edition (``metadata.coursekit.language``), through Jinja's i18n
-extension and the course's gettext catalogs.
+"pending" where nbgrader's own template says "0 / 4". The page is in the language of the student's
+edition (``metadata.coursekit.language``), through Jinja's i18n extension and the course's gettext
+catalogs. ``hooks.keep_only_feedback_pages`` then leaves the page alone in the student's feedback folder
+(with nbgrader's ``timestamp.txt`` and ``submission_secret.txt``), so ``release_feedback``, which hands
+out every ``*.html`` there, hands out the page and nothing a submission brought or wrote.
+
+What the page guarantees about what the student controls (their markdown, the outputs of their code,
+the grader's notes quoting their file names): every markdown cell, output and grader's comment is
+rendered through ``coursegrader.adapters.htmlsafety`` (nh3), one fragment at a time: formatting,
+tables, code, links to the web and embedded images show; scripts, event handlers, ``javascript:``
+links, frames, forms, SVG and MathML markup, ``<base>``, ``<meta>``, styles and every image that is not
+embedded (``data:image/...``) are removed, so the page neither runs nor fetches anything of the
+student's. Outputs are limited to text, LaTeX and PNG/JPEG/GIF, image sizes to numbers
+(``htmlsafety.InertOutputs``); JavaScript and widget outputs are dropped (``sanitize_html``). A
+Content-Security-Policy in the page lets only MathJax, from its CDN, run, as a second layer. What
+``formgrader`` shows of the same notebook goes through the same cleaner (``c.HTMLExporter.filters`` in
+``nbgrader_config.py``); its files are served by ``coursegrader.adapters.formgrader_guard``, which is on
+in any Jupyter server started in the course folder from this environment (``jupyter lab``), and is
+installed by ``nbgrader_config.py`` where it is not.
 """
 
 from __future__ import annotations
