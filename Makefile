@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml constraints.txt constraints-torch.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[instructor,test]"
+	@# formgrader's submission page and files served so that nothing a student submitted runs: the file that
+	@# enables coursegrader.adapters.formgrader_guard in this environment's Jupyter servers (a wheel install
+	@# places it from pyproject's data-files; an editable one does not)
+	install -D -m 644 jupyter-config/jupyter_server_config.d/coursegrader.json $(VENV)/etc/jupyter/jupyter_server_config.d/coursegrader.json
 	@# torch is a reference for the golden-vector tests, never a dependency: take it only when a
 	@# wheel of it is on this machine (pip download --no-index), so no machine downloads a multi-GB
 	@# CUDA build; its own dependencies come pinned from constraints-torch.txt.

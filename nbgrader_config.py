@@ -10,6 +10,7 @@ nbgrader's own (see each module's docstring, and the README's "What the sandbox 
 """
 
 import os
+import sys
 from pathlib import Path
 
 from coursegrader.adapters.feedback import FeedbackExporter
@@ -62,19 +63,36 @@ c.Autograde.autograde_preprocessors = [
 c.Autograde.post_convert_hook = "coursegrader.adapters.hooks.record_graded"
 
 # Feedback: the results at the top, block by block and check by check; a hidden check shows its title,
-# outcome and message, never its code; Block D's marking scheme stays with the graders.
+# outcome and message, never its code; Block D's marking scheme stays with the graders; a student's own
+# text is never cut; the student's feedback folder holds only the page.
 c.GenerateFeedback.exporter_class = "coursegrader.adapters.feedback.FeedbackExporter"
 FeedbackExporter.configure(c)
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "coursegrader.adapters.feedback.FeedbackResults",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbgrader.preprocessors.ClearMarkScheme",
+    "coursegrader.adapters.feedback.ClearHiddenTests",  # nbgrader's, on the instructor's (locked) cells only
+    "coursegrader.adapters.feedback.ClearMarkScheme",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.GenerateFeedback.post_convert_hook = "coursegrader.adapters.hooks.keep_only_feedback_pages"
 # The marking scheme of a written answer sits in its locked instructions cell (nbgrader restores locked
 # cells from the gradebook, so graders see it in formgrader beside the answer), not in a task cell.
 c.ClearMarkScheme.enforce_metadata = False
+
+# Every page that shows a submission renders what the student wrote or printed through one cleaner
+# (coursegrader.adapters.htmlsafety): formgrader's submission page (an HTMLExporter it builds from this
+# file when the Jupyter server starts) and the feedback page (FeedbackExporter is one). Formatting,
+# tables, math and embedded images stay; nothing runs, and nothing is fetched from anywhere.
+c.HTMLExporter.sanitize_html = True
+c.HTMLExporter.filters = {"markdown2html": "coursegrader.adapters.htmlsafety.markdown2html",
+                          "clean_html": "coursegrader.adapters.htmlsafety.clean_html"}
+c.HTMLExporter.preprocessors = ["coursegrader.adapters.htmlsafety.InertOutputs"]
+# formgrader reads this file inside the Jupyter server: there, its submission page and files are served
+# guarded (coursegrader.adapters.formgrader_guard), even where that server extension is not enabled.
+if "jupyter_server.serverapp" in sys.modules:
+    from coursegrader.adapters.formgrader_guard import guard_running_server
+
+    guard_running_server()
 
 # Collecting from an LMS: a Canvas export, `<name>_[LATE_]<user id>_<submission id>_<file>`, collected by user id.
 c.ZipCollectApp.collector_plugin = "nbgrader.plugins.zipcollect.FileNameCollectorPlugin"

@@ -16,7 +16,9 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,8 +36,10 @@ def free_port() -> int:
 class JupyterServer:
     """``jupyter lab`` (or ``jupyter server``) from this environment on 127.0.0.1, with a token."""
 
-    def __init__(self, root_dir: Path, workdir: Path, app: str = "lab"):
+    def __init__(self, root_dir: Path, workdir: Path, app: str = "lab", extra_args: tuple[str, ...] = (),
+                 env: dict[str, str] | None = None):
         self.root_dir, self.workdir, self.app = Path(root_dir), Path(workdir), app
+        self.extra_args, self.extra_env = tuple(extra_args), dict(env or {})
         self.port, self.token = free_port(), secrets.token_hex(16)
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -48,11 +52,13 @@ class JupyterServer:
             folder = self.workdir / name.lower()
             folder.mkdir(parents=True, exist_ok=True)
             env[name] = str(folder)
+        env.update(self.extra_env)
         command = [sys.executable, "-m", "jupyter", self.app, "--no-browser", "--allow-root",
                    "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
                    f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root_dir}"]
         if self.app == "lab":
             command += ["--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+        command += self.extra_args
         self.log = (self.workdir / "server.log").open("wb")
         self.process = subprocess.Popen(command, cwd=self.root_dir, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -77,6 +83,19 @@ class JupyterServer:
         except json.JSONDecodeError:
             return text
 
+    def fetch(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """GET ``path`` with the token: its status, headers and body, whatever the status."""
+        request = urllib.request.Request(f"{self.url}{path}", headers={"Authorization": f"token {self.token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return (self.workdir / "server.log").read_text(errors="replace")
+
     def __exit__(self, *exc) -> None:
         self.process.terminate()
         try:
@@ -99,3 +118,31 @@ def chromium_page(timeout_seconds: float = 60):
             yield page
         finally:
             browser.close()
+
+
+LOOPBACK = ("http://127.0.0.1:", "http://localhost:", "file://", "data:", "blob:", "about:")
+
+
+@dataclass
+class PageWatch:
+    """What a page did that it should not: dialogs it opened, requests beyond this machine (aborted, so the
+    tests never reach the web). Requests to loopback go through, for a local listener to count."""
+
+    dialogs: list[str] = field(default_factory=list)
+    remote_requests: list[str] = field(default_factory=list)
+
+    def attach(self, page) -> PageWatch:
+        page.on("dialog", self._dialog)
+        page.route("**/*", self._route)
+        return self
+
+    def _dialog(self, dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+    def _route(self, route) -> None:
+        if route.request.url.startswith(LOOPBACK):
+            route.continue_()
+        else:
+            self.remote_requests.append(route.request.url)
+            route.abort()

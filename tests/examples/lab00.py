@@ -480,6 +480,77 @@ print("a note on stderr", file=sys.stderr)
 '''
 
 
+# -----------------------------------------------------------------------------
+# markup made to run in the browser of whoever opens a page showing the submission: formgrader's
+# submission page and files (the instructor's Jupyter origin), the feedback page (the student's, shared)
+
+PAGE_LISTENER_PORT = 47306  # where every payload below sends a request; the browser tests listen there
+_PAGE = f"http://127.0.0.1:{PAGE_LISTENER_PORT}"
+_PWN = f"document.title='PWNED';fetch('{_PAGE}/script')"
+TINY_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAwAAAAICAIAAABChommAAAAEUlEQVR4nGM4oaFBEDGMKgIA9KxpATkYZAIAAAAASUVORK5CYII="
+# the legitimate part of the answer, which must still show: a table, an embedded image, math
+MARKUP_TABLE_CELL = "row moves with its token"
+MARKUP_MATH = r"$\mathrm{Attn}(PX) = P\,\mathrm{Attn}(X)$"
+MARKUP_OWN_MARKER = "BEGIN MARK SCHEME is how the instructor's notebook marks rubrics, I read"
+_HOSTILE_MARKUP = (  # each its own paragraph or HTML block, so that markdown reads the markdown ones
+    f"<script>{_PWN};alert('script')</script>",
+    f"<img src=x onerror=\"{_PWN};alert('img')\">",
+    f"<svg onload=\"{_PWN};alert('svg')\"><circle r=\"4\"/></svg>",
+    f"<iframe srcdoc=\"<script>parent.{_PWN};alert('srcdoc')</script>\"></iframe> <iframe src=\"{_PAGE}/frame\"></iframe>",
+    f"<details open ontoggle=\"{_PWN};alert('details')\"><summary>more</summary>details</details>",
+    f"[a javascript: link](javascript:{_PWN}) and <a href=\"javascript:{_PWN}\">another</a>",
+    f"<form action=\"{_PAGE}/form\"><input name=q autofocus onfocus=\"{_PWN};alert('form')\"><button>send</button></form>",
+    f"<img src=\"{_PAGE}/remote.png\">",
+    f"![remote]({_PAGE}/remote-markdown.png)",
+    f"<div style=\"background:url({_PAGE}/style-attribute.png)\">styled</div>",
+    f"<link rel=stylesheet href=\"{_PAGE}/link.css\"><style>@import url({_PAGE}/import.css);</style>",
+    "<object data=\"evil.html\"></object><embed src=\"evil.svg\">",
+    f"<base href=\"{_PAGE}/\">",
+    f"<meta http-equiv=\"refresh\" content=\"0;url={_PAGE}/refresh\">",
+)
+HOSTILE_ANSWER = f"""**Without PE.** Permuting the rows of X permutes the rows of the output: {MARKUP_MATH}.
+
+| order | output |
+|:------|-------:|
+| he work I | {MARKUP_TABLE_CELL} |
+
+![my sketch](data:image/png;base64,{TINY_PNG})
+
+{MARKUP_OWN_MARKER} (and I never wrote its end).
+
+{chr(10).join(line + chr(10) for line in _HOSTILE_MARKUP)}
+**With PE.** Each position gets its own vector, so the outputs differ.
+
+<math><mtext><table><mglyph><style><img src=x onerror="{_PWN};alert('mathml')">
+<style>
+"""
+# Block A: the student's own comment that reads like nbgrader's delimiter
+OWN_HIDDEN_TESTS_MARKER = "# BEGIN HIDDEN TESTS? no: my own note, which nbgrader must not cut"
+# Block E: outputs and files the student's code makes while it is graded
+HOSTILE_OUTPUTS = f"""
+from IPython.display import publish_display_data
+publish_display_data({{"text/html": "<img src=x onerror=\\"{_PWN}\\">", "text/plain": "an HTML output"}})
+publish_display_data({{"image/png": "{TINY_PNG}", "text/plain": "a plot"}},
+                     metadata={{"image/png": {{"width": "12 onload={_PWN}"}},
+                               "filenames": {{"image/png": "{_PAGE}/output-filename.png"}}}})
+print("<script>{_PWN}</script>")
+for name in ("written.html", "written.svg"):
+    with open(name, "w") as handle:
+        handle.write("<svg xmlns='http://www.w3.org/2000/svg' onload=\\"{_PWN}\\"><script>{_PWN}</script></svg>")
+"""
+# file names that are markup (a name holds no "/": entities stand in for them)
+MARKUP_FILE_NAMES = (f"<img src=http:&#47;&#47;127.0.0.1:{PAGE_LISTENER_PORT}&#47;name.png onerror=alert(1)>.svg",
+                     "[click](javascript:alert(1)).html", "<b>bold<b> **bold**.txt")
+
+
+def _hostile_files(folder: Path, course_root: Path) -> None:
+    for name in ("evil.html", "evil.svg"):
+        (folder / name).write_text(f"<svg xmlns='http://www.w3.org/2000/svg' onload=\"{_PWN}\">"
+                                   f"<script>{_PWN};alert('{name}')</script></svg>")
+    for name in MARKUP_FILE_NAMES:
+        (folder / name).write_text("a file whose name is markup\n")
+
+
 def _everywhere(code: str) -> dict[str, str]:
     return {grade_id: code for grade_id in ("block_a", "block_b", "block_c", "block_e")}
 
@@ -595,6 +666,13 @@ EXAMPLES: dict[str, Example] = {
     "isolation_grader_package": Example(
         "correct, and looks for the hidden checks and reference solution to print them",
         NONE, kind="isolation", append={"block_e": READ_GRADER_PACKAGE}),
+    "isolation_markup": Example(
+        "correct, with markup made to run in a grader's or student's browser: scripts, handlers, frames, forms, "
+        "remote images, <base> and <meta refresh> in Block D's answer (beside a table, an embedded image and math, "
+        "and an unmatched BEGIN MARK SCHEME of its own); HTML and crafted image outputs; HTML and SVG files "
+        "submitted and written; file names that are markup", NONE, kind="isolation",
+        replace={"block_d": HOSTILE_ANSWER}, append={"block_a": OWN_HIDDEN_TESTS_MARKER, "block_e": HOSTILE_OUTPUTS},
+        files=_hostile_files, notes=("text/html", "image/svg+xml")),
 
     # ------------------------------------------------------------------ 4. bounds
     "bounds_infinite_loop": Example(

@@ -2,8 +2,9 @@
 
 ``scan_submission`` looks at one ``submitted/<student>/<assignment>`` entry without following a
 link and says what is wrong with it: no folder, no notebook, a notebook under another name, files
-that must not be copied (links, FIFOs and devices, files too large, names that are not UTF-8), a
-``timestamp.txt`` nbgrader cannot read. The notebook itself is read by ``coursegrader.intake.notebook``.
+that must not be copied (links, FIFOs and devices, files too large, names that are not UTF-8, files a
+browser would run, such as HTML or SVG: ``coursegrader.files.inert``), a ``timestamp.txt`` nbgrader
+cannot read. The notebook itself is read by ``coursegrader.intake.notebook``.
 
 Every problem becomes a sentence for the student (at the top of their graded notebook, hence their
 feedback) and a line in the run's log. Nothing here deletes what a student submitted.
@@ -16,6 +17,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursegrader.files.inert import served_inert, why_not_inert
 from coursegrader.intake.notebook import MiB, IntakeLimits, describe, is_utf8_name, shown
 
 
@@ -100,7 +102,9 @@ def scan_submission(path: Path, student: str, notebooks: list[str], limits: Inta
                         continue
                 else:
                     size = os.lstat(full).st_size
-                    if size > limits.file_bytes:
+                    if not served_inert(name):
+                        reason = why_not_inert(name)
+                    elif size > limits.file_bytes:
                         reason = f"it is larger than {limits.file_bytes / MiB:g} MiB"
                     elif total + size > limits.total_file_bytes:
                         reason = f"the files before it already take {limits.total_file_bytes / MiB:g} MiB"
