@@ -41,11 +41,14 @@ def _execute(notebook, folder: Path) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        raise ExportError(f"running the notebook stopped with an error; fix it, then export again:\n{error}") from None
+    from coursekit.kernels import ipc_kernel_manager
+
+    with ipc_kernel_manager() as km:
+        client = NotebookClient(notebook, timeout=120, km=km, resources={"metadata": {"path": str(folder)}})
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            raise ExportError(f"running the notebook stopped with an error; fix it, then export again:\n{error}") from None
 
 
 def build_script(lab: Lab, cells: dict[str, nbformat.NotebookNode], notebook_name: str) -> str:

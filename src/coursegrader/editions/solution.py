@@ -26,6 +26,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from coursegrader.editions.edition import languages_of
 from coursegrader.language.catalog import Translator, translate_code, translate_markdown
 from coursekit.i18n import SOURCE_LANGUAGE, _, use_language
+from coursekit.kernels import ipc_kernel_manager
 from coursekit.lab import Lab
 
 SOLUTION_REGION = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
@@ -78,9 +79,8 @@ def run_solution(course_root: Path, lab: Lab, timeout: int = 120) -> Ran:
 
     source = nbformat.read(Path(course_root) / "source" / lab.assignment / f"{lab.notebook}.ipynb", as_version=4)
     reference = _for_students(source, lab)
-    with tempfile.TemporaryDirectory(prefix="course-solution-") as folder:
-        NotebookClient(reference, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": folder}}).execute()
+    with tempfile.TemporaryDirectory(prefix="course-solution-") as folder, ipc_kernel_manager() as km:
+        NotebookClient(reference, timeout=timeout, km=km, resources={"metadata": {"path": folder}}).execute()
         files = {name: (Path(folder) / name).read_text(encoding="utf-8") for name in lab.writes
                  if (Path(folder) / name).is_file()}
     blocks = _block_cells(source, lab)
