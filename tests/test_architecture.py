@@ -3,7 +3,7 @@
 Read from the source with ``ast`` (every import, those inside functions included), so an arrow that
 runs back up fails here whether or not it runs during the suite:
 
-    commands → classrun / reports / editions → adapters → verdicts / results → intake / run
+    commands → service → classrun / reports / editions → adapters → verdicts / results → intake / run
              → labs / language / speedups / files → coursekit → minimodel
 
 A module may import its own layer's package freely (without a cycle), and any package of a lower
@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("coursegrader.verdicts", "coursegrader.results"),
     ("coursegrader.adapters",),
     ("coursegrader.classrun", "coursegrader.reports", "coursegrader.editions"),
+    ("coursegrader.service",),
     ("coursegrader.commands",),
 ]
 RANK = {package: rank for rank, packages in enumerate(LAYERS) for package in packages}

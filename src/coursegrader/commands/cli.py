@@ -1,6 +1,7 @@
 """The ``course`` command, as instructors have it: the students' verbs plus the grader's.
 
     course autograde ASSIGNMENT       nbgrader's autograde for a whole class, in parallel (--jobs, --scheduler)
+    course watch ASSIGNMENT          grade each submission as it arrives in nbgrader's exchange, release its feedback
     course demo [ASSIGNMENT]          release, autograde a lab's example class, feedback, grades.csv, table
     course release [ASSIGNMENT]       regenerate release/ASSIGNMENT from source/ (nbgrader generate_assignment)
     course report ASSIGNMENT          the class report (HTML, plots), a per-check CSV, a results.json per submission
@@ -43,6 +44,16 @@ def main(argv: list[str] | None = None) -> int:
                        help="grade on an existing Dask cluster (tcp://host:8786); needs a gradebook every worker reaches")
     grade.add_argument("--db-url", default=None, metavar="URL",
                        help="the gradebook (default: nbgrader_config.py's, or NBGRADER_DB_URL)")
+    watch = commands.add_parser("watch", help="a service: grade each submission as it arrives in nbgrader's exchange "
+                                              "and release its feedback (see the README's instructor section)")
+    watch.add_argument("assignment")
+    watch.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: the machine's cores)")
+    watch.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on an existing Dask cluster (tcp://host:8786); needs a gradebook every worker reaches")
+    watch.add_argument("--poll", action="store_true",
+                       help="poll the exchange instead of inotify (a network file system written by other machines)")
+    watch.add_argument("--db-url", default=None, metavar="URL",
+                       help="the gradebook (default: nbgrader_config.py's, or NBGRADER_DB_URL)")
     report = commands.add_parser("report", help="the class report (HTML with plots), a per-check CSV, results.json files")
     report.add_argument("assignment")
     release = commands.add_parser("release", help="regenerate release/ASSIGNMENT from source/ with nbgrader, and each "
@@ -75,6 +86,12 @@ def main(argv: list[str] | None = None) -> int:
                           f"{summary.count('skipped')} skipped (already graded; --force grades them again) "
                           f"in {summary.seconds:.1f} s; nbgrader's log: {summary.log_path.relative_to(root)}")
             return 1 if summary.count("failed") else 0
+        elif args.command == "watch":
+            from coursegrader.service.watch import watch
+
+            find_lab(args.assignment)
+            return watch(find_course_root(Path.cwd()), args.assignment, console, jobs=args.jobs,
+                         scheduler=args.scheduler, force_polling=args.poll, db_url=args.db_url)
         elif args.command == "report":
             from coursegrader.reports.class_report import write_reports
             from coursegrader.reports.console import render
