@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 
-.PHONY: demo test venv system-deps release student-kit golden lock benchmarks clean-course
+.PHONY: demo test venv system-deps student-python release student-kit golden lock benchmarks clean-course
 
 venv: $(STAMP)
 
@@ -34,8 +34,12 @@ $(STAMP): pyproject.toml constraints.txt constraints-torch.txt
 system-deps:
 	@scripts/install_system_deps.sh
 
+## make student-python: the interpreter the end-to-end test's student accounts run nbgrader with (built once, kept).
+student-python: system-deps
+	@scripts/install_student_python.sh
+
 ## make test: the whole suite (library, golden vectors, properties, the assignment, the autograder).
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps student-python
 	$(BIN)/python -m pytest
 
 ## make demo: for every lab: regenerate the release, autograde its example class, write feedback and grades.csv.

@@ -13,14 +13,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=${COURSEKIT_STUDENT_PYTHON:-/opt/coursekit-student-python}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install_student_python: not root, skipped (the end-to-end test that needs it makes Unix accounts: root only)"
+  exit 0
+fi
 SOUPSIEVE=2.10
 NBGRADER=$(grep -i '^nbgrader==' constraints.txt)
 pins=$(mktemp)
 trap 'rm -f "$pins"' EXIT
 grep -v -i '^soupsieve==' constraints.txt > "$pins"
 echo "soupsieve==$SOUPSIEVE" >> "$pins"
-want=$( (sha256sum "$pins"; echo "$NBGRADER") | sha256sum | cut -c1-64)
-if [ -f "$TARGET/.coursekit-stamp" ] && [ "$(cat "$TARGET/.coursekit-stamp")" = "$want" ] && "$TARGET/bin/nbgrader" --version >/dev/null 2>&1; then
+want=$( (sha256sum < "$pins"; echo "$NBGRADER") | sha256sum | cut -c1-64)
+if [ -f "$TARGET/.coursekit-stamp" ] && [ "$(cat "$TARGET/.coursekit-stamp")" = "$want" ] && [ -x "$TARGET/bin/nbgrader" ]; then
   exit 0
 fi
 echo "building the student accounts' interpreter in $TARGET (Debian's python3 and $NBGRADER)"
