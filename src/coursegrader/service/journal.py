@@ -10,7 +10,8 @@ folder a submission's code can write to). A submission is *settled* once one of 
 - ``rejected``: not trusted (made by another account, dated in the future...), logged, nothing released;
 - ``failed``: grading failed for a reason of its own (its worker died, it ran past its deadline).
 
-``graded`` is recorded when grading finished, before the feedback is written and released: it is
+``grading`` is recorded when a submission is handed to a grader (after the ledger forgot the student's
+last graded folder), ``graded`` when grading finished, before the feedback is written and released: it is
 what counts an attempt, once, however often the service is restarted in between. On a restart, every
 submission without a settling event is taken up again: collected only if newer than what
 ``submitted/`` holds, graded only if the ledger (``coursegrader.intake.ledger``) does not already say
@@ -38,6 +39,7 @@ class Journal:
     graded: dict[str, list[tuple[str, float]]] = field(default_factory=lambda: defaultdict(list))  # student -> [(record, when)]
     secrets: dict[str, str] = field(default_factory=dict)  # sha256 of a submission secret -> the student it was first seen with
     revealed: set[str] = field(default_factory=set)  # students whose latest feedback was re-released in full
+    begun: set[str] = field(default_factory=set)  # record names whose grading was begun
 
     @classmethod
     def open(cls, course_root: Path, assignment: str) -> Journal:
@@ -53,6 +55,8 @@ class Journal:
                         continue  # a line cut short when the service was killed
                     journal._apply(event)
         journal._file = path.open("a", encoding="utf-8")
+        if journal._file.tell() and not path.read_bytes().endswith(b"\n"):
+            journal._file.write("\n")  # end the line a kill cut short, so the next event is a line of its own
         return journal
 
     def _apply(self, event: dict) -> None:
@@ -64,6 +68,8 @@ class Journal:
                 self.graded[student].append((record, float(event.get("when", 0.0))))
         if kind == "secret" and event.get("secret") and student:
             self.secrets.setdefault(event["secret"], student)
+        if kind == "grading" and record:
+            self.begun.add(record)
         if kind == "revealed" and student:
             self.revealed.add(student)
 
@@ -86,6 +92,9 @@ class Journal:
     def attempts(self, student: str) -> list[tuple[str, float]]:
         """The student's graded submissions: (record name, its time), oldest first."""
         return sorted(self.graded.get(student, []), key=lambda item: item[1])
+
+    def began_grading(self, record: str) -> bool:
+        return record in self.begun
 
     def was_graded(self, record: str, student: str) -> bool:
         return any(name == record for name, _when in self.graded.get(student, []))

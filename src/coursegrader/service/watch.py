@@ -34,6 +34,7 @@ from datetime import datetime
 from multiprocessing.connection import wait
 from pathlib import Path
 
+from coursegrader.intake import ledger
 from coursegrader.service.exchange import Exchange, ExchangeUnsafe, Inspection, Record, submitted_timestamp, utc_text
 from coursegrader.service.feedback import notice_page
 from coursegrader.service.grading import FEEDBACK, GRADE, ClusterGrading, Done, Job, LocalGrading
@@ -166,7 +167,7 @@ class Service:
                  f"{self.policy.max_attempts or 'no limit'}; deadline: "
                  f"{utc_text(self.deadline) if self.deadline else 'none'}, then {self.policy.after_deadline}); "
                  f"nbgrader's log: {self.log_path}")
-        next_look = 0.0
+        next_look, announced = 0.0, bool(self.scheduler)
         try:
             while not self.stopping:
                 now = time.time()
@@ -181,6 +182,9 @@ class Service:
                     next_look = 0.0
                 for done in self.grading.poll():
                     self.finish(done)
+                if not announced and len(getattr(self.grading, "ready", ())) == self.jobs:
+                    announced = True
+                    self.say(f"{self.jobs} workers ready (kernel factories warm)")
             busy = self.grading.busy()
             self.say(f"stopping: finishing {len(busy)} submission(s) being graded; "
                      f"{len(self.queue)} waiting will be taken up at the next start")
@@ -299,12 +303,21 @@ class Service:
                 decision_attempt = decision.attempt
             if not self.collect(record, waiting.inspection):
                 return
+            if not self.journal.began_grading(record.name):
+                # nbgrader skips a student whose autograded/ folder is as new as the submission, and the ledger
+                # says whether that folder is whole: forget the last attempt's entry before this one's folder is
+                # begun, so a kill half-way leaves a folder the next start removes and grades again
+                ledger.start(self.course_root, self.assignment, student)
+                self.journal.write("grading", record=record.name, student=student)
             del self.queue[student]
             job = Job(student, record.name, GRADE, waiting.inspection.secret, record.when,
                       self.policy.hidden_view(now), decision_attempt,
                       late=self.deadline is not None and record.when > self.deadline)
             self.running[student] = job
             self.grading.submit(job)
+            limit = f"/{self.policy.max_attempts}" if self.policy.max_attempts else ""
+            self.say(f"grading {student} (attempt {decision_attempt}{limit}, submitted {record.stamp}); "
+                     f"{len(self.queue)} waiting, {len(self.running)} being graded")
 
     def collect(self, record: Record, inspection: Inspection) -> bool:
         """``nbgrader collect --update`` for this record: copied when newer than what submitted/ holds."""
@@ -456,15 +469,23 @@ class Service:
         self.journal.write(event, record=job.record, student=job.student, **fields)
 
     def _language(self, student: str) -> str:
+        """The language of the student's edition, from their graded notebook (the source language before one)."""
+        import json
+
+        from coursegrader.files.trees import FILE_FLAGS
         from coursegrader.language.catalog import edition_language
-        from coursegrader.intake.notebook import read_notebook
 
         coursedir = self.app.coursedir
         path = Path(coursedir.format_path(coursedir.autograded_directory, student, self.assignment)) / \
             f"{self.lab.notebook}.ipynb"
         try:
-            return edition_language(read_notebook(path))
-        except Exception:  # noqa: BLE001 — no graded notebook yet, or an unreadable one: the source language
+            fd = os.open(path, FILE_FLAGS)
+        except OSError:
+            return SOURCE_LANGUAGE
+        try:
+            with os.fdopen(fd, "rb") as notebook:
+                return edition_language(json.loads(notebook.read(64 * 2**20)))
+        except (ValueError, OSError, AttributeError):
             return SOURCE_LANGUAGE
 
     def release_notice(self, record: Record, secret: str, lines: Callable[[], list[str]]) -> None:
