@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+from pathlib import Path
 
 import pytest
 from traitlets.config import Config
@@ -20,10 +23,13 @@ def policy(**settings) -> WatchPolicy:
     return WatchPolicy(config=config)
 
 
-def test_the_defaults_are_the_readmes():
+def test_the_readme_states_every_setting_with_its_default():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"```python\n(c\.WatchPolicy\..*?)```", readme, flags=re.S).group(1)
+    stated = {name: ast.literal_eval(value) for name, value in
+              re.findall(r"^c\.WatchPolicy\.(\w+) = (\S+)", block, flags=re.M)}
     default = policy()
-    assert (default.hidden_checks, default.max_attempts, default.cooldown_minutes, default.after_deadline,
-            default.check_owner) == ("outcome", 3, 0.0, "late", True)
+    assert stated == {name: getattr(default, name) for name in default.trait_names(config=True)}
 
 
 @pytest.mark.parametrize("graded, expected", [(0, (GRADE, 1)), (1, (GRADE, 2)), (2, (REFUSE, 0))])
