@@ -6,6 +6,9 @@
    cost of starting one Jupyter kernel, the floor of what `nbgrader autograde` pays per notebook.
 3. Grading a class of 200: `nbgrader autograde` against `course autograde --jobs 2`, the floor of
    plain scripts, and peak memory at 50 and 200 submissions (benchmarks/class_grading.py).
+4. Feedback right after submitting: `course watch`'s latency from `nbgrader submit` returning to the
+   page being fetchable, one at a time and in a burst of 100 in 10 s, against `course autograde
+   --jobs 2`'s cost per submission (benchmarks/watch_latency.py).
 
     make benchmarks            # or: .venv/bin/python -m benchmarks
 """
@@ -106,9 +109,10 @@ def grading_benchmark() -> None:
 
 
 if __name__ == "__main__":
-    from benchmarks import class_grading
+    from benchmarks import class_grading, watch_latency
 
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     attention_benchmark()
     grading_benchmark()
     class_grading.run()
+    watch_latency.run()

@@ -23,14 +23,44 @@ import logging
 import os
 import traceback
 
+from jinja2 import BytecodeCache
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Enum, Float, Integer
 
+from coursegrader.adapters.feedback import FeedbackExporter
 from coursegrader.results.results import PENDING, total_text
 from coursegrader.service.policy import WatchPolicy, notice_lines
 from coursekit.i18n import SOURCE_LANGUAGE, _, use_language
 
 FEEDBACK_RESULTS = "coursegrader.adapters.feedback.FeedbackResults"
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept in this process: a page written per submission compiles them once, not
+    each time (nbconvert makes a new Jinja environment per exporter, and nbgrader a new exporter per run)."""
+
+    def __init__(self):
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+class WatchFeedbackExporter(FeedbackExporter):
+    """The course's feedback exporter (``c.FeedbackExporter`` configures it), its templates compiled once per process.
+    Jinja checks each template's source against what it compiled, so an edited template is compiled anew."""
+
+    def _create_environment(self):
+        environment = super()._create_environment()
+        environment.bytecode_cache = COMPILED_TEMPLATES
+        return environment
 
 
 class FeedbackView(NbGraderPreprocessor):
@@ -103,6 +133,8 @@ def write_feedback(app, assignment: str, student: str, hidden: str, attempt: int
         at = names.index(FEEDBACK_RESULTS) + 1 if FEEDBACK_RESULTS in names else len(steps)
         extra = Config()
         extra.GenerateFeedback.preprocessors = [*steps[:at], FeedbackView, *steps[at:]]
+        if converter.exporter_class is FeedbackExporter:
+            extra.GenerateFeedback.exporter_class = WatchFeedbackExporter
         extra.FeedbackView.hidden = hidden
         extra.FeedbackView.attempt, extra.FeedbackView.submitted_at, extra.FeedbackView.late = attempt, submitted_at, late
         converter.update_config(extra)

@@ -53,7 +53,8 @@ class Done:
     outcome: Outcome | None  # None for a FEEDBACK job
     feedback_written: bool
     feedback_log: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole job
+    feedback_seconds: float = 0.0  # of which writing the feedback page
 
 
 def run_job(app, assignment: str, job: Job) -> Done:
@@ -64,8 +65,9 @@ def run_job(app, assignment: str, job: Job) -> Done:
         outcome = grade_one(app, assignment, job.student)
         if outcome.status == "failed":
             return Done(job, outcome, False, "", time.perf_counter() - started)
+    graded = time.perf_counter()
     written, log = write_feedback(app, assignment, job.student, job.hidden, job.attempt, job.submitted_at, job.late)
-    return Done(job, outcome, written, log, time.perf_counter() - started)
+    return Done(job, outcome, written, log, time.perf_counter() - started, time.perf_counter() - graded)
 
 
 # -----------------------------------------------------------------------------

@@ -35,7 +35,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 
 from coursegrader.intake import ledger
-from coursegrader.service.exchange import Exchange, ExchangeUnsafe, Inspection, Record, submitted_timestamp, utc_text
+from coursegrader.service.exchange import (Exchange, ExchangeUnsafe, Inspection, Record, parse_name, submitted_timestamp,
+                                           utc_text)
 from coursegrader.service.feedback import notice_page
 from coursegrader.service.grading import FEEDBACK, GRADE, ClusterGrading, Done, Job, LocalGrading
 from coursegrader.service.journal import Journal
@@ -125,8 +126,9 @@ class Service:
                      "students could read source/, submitted/ and the gradebook; chmod 700 it")
         self.journal = Journal.open(self.course_root, self.assignment)
         self.notebook_timeout = SandboxedExecute(config=self.app.config).notebook_timeout
-        self.deadline = self._deadline()
         self.gradebook_backoff, self.exchange_backoff = Backoff(), Backoff()
+        self.deadline, self.deadline_known = None, False
+        self.read_deadline(time.time())
         log_dir = Path(self.course_root) / "logs"
         log_dir.mkdir(exist_ok=True)
         self.log_path = log_dir / "course-watch.log"
@@ -135,6 +137,20 @@ class Service:
             self.grading = ClusterGrading(self.app, self.course_root, self.assignment, self.jobs, self.scheduler)
         else:
             self.grading = LocalGrading(self.app, self.assignment, self.jobs, self.notebook_timeout + DEADLINE_MARGIN)
+
+    def read_deadline(self, now: float) -> None:
+        """The deadline, from the policy or the gradebook; nothing is graded until it is known (a gradebook that
+        cannot be reached is reported and tried again)."""
+        if self.deadline_known or self.gradebook_backoff.blocked(now):
+            return
+        try:
+            self.deadline, self.deadline_known = self._deadline(), True
+        except Exception as error:  # noqa: BLE001 — SQLAlchemy's errors, a missing database file, a refused connection
+            delay = self.gradebook_backoff.failed(now)
+            self.say(f"the gradebook cannot be reached ({type(error).__name__}: {str(error).strip()[:200]}); "
+                     f"trying again in {delay:.0f} s")
+            return
+        self.gradebook_backoff.ok()
 
     def _deadline(self) -> float | None:
         """The policy's deadline, or the assignment's due date in the gradebook (None: no deadline)."""
@@ -165,7 +181,8 @@ class Service:
         self.say(f"course watch {self.assignment}: watching {self.exchange.inbound} ({where}; "
                  f"hidden checks: {self.policy.hidden_view(time.time())}; attempts: "
                  f"{self.policy.max_attempts or 'no limit'}; deadline: "
-                 f"{utc_text(self.deadline) if self.deadline else 'none'}, then {self.policy.after_deadline}); "
+                 f"{utc_text(self.deadline) if self.deadline else 'none' if self.deadline_known else 'not known yet'}, "
+                 f"then {self.policy.after_deadline}); "
                  f"nbgrader's log: {self.log_path}")
         next_look, announced = 0.0, bool(self.scheduler)
         try:
@@ -174,6 +191,7 @@ class Service:
                 if now >= next_look or now >= self.recheck_at:
                     self.look()
                     next_look = now + POLL_SECONDS
+                self.read_deadline(now)
                 self.maybe_reveal(now)
                 self.dispatch()
                 timeout = max(0.0, min(next_look, self.recheck_at or next_look) - time.time())
@@ -248,6 +266,13 @@ class Service:
                 self.enqueue(record, inspection)
 
     def enqueue(self, record: Record, inspection: Inspection) -> None:
+        running = self.running.get(record.student)
+        newer_taken = [when for _name, when in self.journal.attempts(record.student)]
+        if running is not None and running.kind == GRADE:
+            newer_taken.append(running.submitted_at)
+        if newer_taken and max(newer_taken) > record.when:  # settled late: a newer one is graded already
+            self.supersede(record, inspection, Record("", record.student, self.assignment, "", max(newer_taken)))
+            return
         waiting = self.queue.get(record.student)
         if waiting is not None:
             older, newer = sorted([waiting.record, record], key=lambda item: (item.when, item.name))
@@ -274,7 +299,7 @@ class Service:
                 return
             if student in self.running or now < waiting.held_until:
                 continue
-            if self.gradebook_backoff.blocked(now):
+            if self.gradebook_backoff.blocked(now) or not self.deadline_known:
                 return
             record = waiting.record
             graded_times = [when for name, when in self.journal.attempts(student) if name != record.name]
@@ -382,12 +407,11 @@ class Service:
         self.stats["released"] += 1
         limit = f"/{self.policy.max_attempts}" if self.policy.max_attempts else ""
         self.say(f"✓ {job.student} (attempt {job.attempt}{limit}): {outcome.status if outcome else ''} in "
-                 f"{done.seconds:.1f} s, feedback released {time.time() - job.submitted_at:.1f} s after submitting; "
+                 f"{done.seconds - done.feedback_seconds:.1f} s, page written in {done.feedback_seconds:.1f} s, "
+                 f"released {time.time() - job.submitted_at:.1f} s after submitting; "
                  f"{len(self.queue)} waiting, {len(self.running)} being graded")
 
     def _requeue(self, job: Job) -> None:
-        from coursegrader.service.exchange import parse_name
-
         record = parse_name(job.record)
         if job.kind == GRADE and record is not None and job.student not in self.queue:
             self.queue[job.student] = Waiting(record, Inspection("complete", secret=job.secret,
@@ -426,7 +450,8 @@ class Service:
     def maybe_reveal(self, now: float) -> None:
         """At ``reveal_at``, every student's latest graded feedback is written again with hidden checks in full."""
         reveal = self.policy.reveal_time()
-        if reveal is None or now < reveal or self.policy.hidden_checks == "full" or self.stopping:
+        if reveal is None or now < reveal or self.policy.hidden_checks == "full" or self.stopping \
+                or not self.deadline_known:
             return
         for student, attempts in list(self.journal.graded.items()):
             if student in self.journal.revealed or student in self.running or student in self.queue or not attempts:
@@ -500,8 +525,6 @@ class Service:
             self.say(f"could not release the page for {record.name} ({error})")
 
     def release_notice_for(self, job: Job, lines: Callable[[], list[str]]) -> None:
-        from coursegrader.service.exchange import parse_name
-
         record = parse_name(job.record)
         if record is not None:
             self.release_notice(record, job.secret, lines)
