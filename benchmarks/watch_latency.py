@@ -178,15 +178,19 @@ def burst(exchange: Path, work: Path) -> tuple[list[float], float]:
     return latencies, max(released.values()) - first
 
 
-def autograde_cost(base: Path) -> float:
-    """``course autograde --jobs 2`` on the burst's 100 notebooks: wall seconds per submission."""
+def autograde_cost(base: Path) -> tuple[float, float]:
+    """``course autograde --jobs 2`` on the burst's 100 notebooks, then ``nbgrader generate_feedback`` for them:
+    wall seconds per submission of each."""
     from benchmarks.class_grading import make_course
 
     course, _notebooks = make_course(base / "autograde", BURST)
     started = time.perf_counter()
     subprocess.run([str(Path(sys.executable).parent / "course"), "autograde", ASSIGNMENT, "--jobs", "2"], cwd=course,
                    check=True, capture_output=True, env=environment())
-    return (time.perf_counter() - started) / BURST
+    graded = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT], cwd=course, check=True,
+                   capture_output=True, env=environment())
+    return (graded - started) / BURST, (time.perf_counter() - graded) / BURST
 
 
 def run() -> None:
@@ -213,12 +217,13 @@ def run() -> None:
             process.wait(timeout=120)
         split = [(float(grading), float(page)) for grading, page in
                  re.findall(r"✓ b\d+ \(attempt \d+\): \w+ in ([\d.]+) s, page written in ([\d.]+) s", output.read_text())]
-        per_submission = autograde_cost(base)
+        per_submission, feedback_per_submission = autograde_cost(base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     print(f"   burst drained in {drained:.1f} s: {drained / BURST:.3f} s a submission (grading and feedback page), "
           f"against `course autograde --jobs 2` {per_submission:.3f} s a submission (grading only): "
-          f"{(drained / BURST) / per_submission:.2f}x")
+          f"{(drained / BURST) / per_submission:.2f}x; and its `nbgrader generate_feedback` "
+          f"{feedback_per_submission:.3f} s a submission: with it, {(drained / BURST) / (per_submission + feedback_per_submission):.2f}x")
     print(f"   in the burst, each worker took a median {statistics.median(g for g, _ in split):.2f} s to grade a "
           f"submission and {statistics.median(p for _, p in split):.2f} s to write its page (wall, two at a time); "
           f"machine CPU busy during the singles and the burst: {busy_after - busy_before:.0f} s (2 cores)")

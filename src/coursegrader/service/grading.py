@@ -199,7 +199,16 @@ class LocalGrading:
 
 
 def grade_on_cluster(app, course_root: Path, assignment: str, student: str, scheduler: str) -> Outcome:
-    """One submission graded on the cluster: the one call ``course watch`` makes into ``classrun.cluster``."""
+    """One submission graded on the cluster: the one call ``course watch`` makes into ``classrun.cluster``.
+
+    What it assumes of ``run_on_cluster(app, course_root, assignment, students, scheduler, force, on_outcome)``:
+    it blocks until each listed student's ``Outcome`` was passed to ``on_outcome``; it reads the submission
+    from ``submitted/<student>/<assignment>`` here and leaves the graded folder in ``autograded/`` here,
+    telling the ledger (``start`` before, ``finish`` once graded); grades go to the gradebook at
+    ``app.coursedir.db_url``, which it refuses (``SystemExit``) unless every worker can reach it; with
+    ``force=False`` it skips a submission the ledger says is graded and whose graded folder is not older;
+    several calls may run at once, from threads, each with its own client.
+    """
     from coursegrader.classrun.cluster import run_on_cluster
 
     outcomes: list[Outcome] = []

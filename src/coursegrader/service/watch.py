@@ -147,7 +147,7 @@ class Service:
             self.deadline, self.deadline_known = self._deadline(), True
         except Exception as error:  # noqa: BLE001 — SQLAlchemy's errors, a missing database file, a refused connection
             delay = self.gradebook_backoff.failed(now)
-            self.say(f"the gradebook cannot be reached ({type(error).__name__}: {str(error).strip()[:200]}); "
+            self.say(f"the gradebook cannot be reached ({type(error).__name__}: {' '.join(str(error).split())[:200]}); "
                      f"trying again in {delay:.0f} s")
             return
         self.gradebook_backoff.ok()
@@ -372,7 +372,7 @@ class Service:
             text = f"{outcome.error or ''}\n{outcome.log}"
             if any(marker in text for marker in UNREACHABLE):
                 delay = self.gradebook_backoff.failed(time.time())
-                self.say(f"the gradebook cannot be reached ({(outcome.error or '').strip()[:200]}); "
+                self.say(f"the gradebook cannot be reached ({' '.join((outcome.error or '').split())[:200]}); "
                          f"{job.student} is graded again in {delay:.0f} s")
                 self._requeue(job)
                 return
