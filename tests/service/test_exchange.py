@@ -68,6 +68,8 @@ def test_a_name_parses_as_nbgraders_collect_reads_it():
     assert (record.student, record.assignment, record.stamp) == ("al+ice", "ps1", "2026-11-30 00:48:44.245927 UTC")
     assert record.when == datetime(2026, 11, 30, 0, 48, 44, 245927, tzinfo=timezone.utc).timestamp()
     assert parse_name("alice+ps1+not a time+x") is None and parse_name("alice+ps1") is None
+    assert parse_name("..+ps1+2026-11-30 00:48:44.245927 UTC+x") is None  # submitted/../ps1
+    assert parse_name("al\x1bice+ps1+2026-11-30 00:48:44.245927 UTC+x") is None
 
 
 def test_secure_adds_the_sticky_bits_nbgrader_leaves_off(exchange):

@@ -78,6 +78,8 @@ def parse_name(name: str) -> Record | None:
     if len(parts) != 4 or not all(parts[:3]):
         return None
     student, assignment, stamp, _random = parts
+    if student.startswith(".") or not student.isprintable():  # "..": submitted/../<assignment>
+        return None
     try:
         parsed = parse_utc(stamp)
     except (ValueError, OverflowError, TypeError):

@@ -96,6 +96,7 @@ class Service:
     # ------------------------------------------------------------------ set-up
 
     def say(self, text: str) -> None:
+        text = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)  # names come from students
         self.console.print(f"{datetime.now():%H:%M:%S} {text}", markup=False, highlight=False, soft_wrap=True)
 
     def set_up(self) -> None:
