@@ -8,8 +8,9 @@ here with homes only they can read, run ``nbgrader fetch_assignment``, ``submit`
 
 1. alice submits a correct notebook and bob a flawed one; both are graded and released;
 2. bob submits an infinite loop while alice submits again, and alice also submits under bob's name
-   (``--student``); the service is killed (SIGKILL) while bob's loop is being graded, and started again;
-3. bob submits a third time, past the limit of two;
+   (``--student``); the service is killed (SIGKILL) while bob's loop is being graded, started again, and
+   sent SIGTERM while it grades the loop again;
+3. started once more, it refuses bob's third submission, past the limit of two;
 4. the service gets SIGTERM, and each student fetches their feedback.
 
 Then: each student has exactly their own pages, with the expected result for every check, hidden
@@ -195,13 +196,18 @@ c.WatchPolicy.max_attempts = 2
             left_behind = [process.pid for process in left]
             for submitted in submitting:
                 submitted.result()
-        service.start()
-        service.wait_for(rf"✓ {bob.name} \(attempt 2/2\)")
+        service.start()  # and stopped with SIGTERM while it grades the loop again (and alice's, if the kill cut it)
+        service.wait_for(rf"grading {bob.name} \(attempt 2/2")
         if f"✓ {alice.name} (attempt 2/2)" not in first_run:
-            service.wait_for(rf"✓ {alice.name} \(attempt 2/2\)")
+            service.wait_for(rf"grading {alice.name} \(attempt 2/2")
+        service.process.send_signal(signal.SIGTERM)
+        terminated = service.process.wait(timeout=300)
+        second_run = service.text()
 
-        phases["2. loop, resubmission, forgery, kill, restart"] = time.perf_counter() - started - sum(phases.values())
+        phases["2. loop, resubmission, forgery; SIGKILL, restart, SIGTERM"] = \
+            time.perf_counter() - started - sum(phases.values())
         # 3. past the limit
+        service.start(wait=False)
         bob.nbgrader("submit")
         service.wait_for(rf"refused {bob.name}")
 
@@ -214,8 +220,9 @@ c.WatchPolicy.max_attempts = 2
         phases["4. SIGTERM, fetch_feedback"] = time.perf_counter() - started - sum(phases.values())
         journal = [json.loads(line) for line in
                    (course / ".coursekit" / "watch" / f"{ASSIGNMENT}.jsonl").read_text().splitlines()]
-        yield {"alice": alice, "bob": bob, "first_run": first_run, "second_run": service.text(), "journal": journal,
-               "left_behind": left_behind, "exit_code": exit_code, "course": course,
+        yield {"alice": alice, "bob": bob, "first_run": first_run, "second_run": second_run, "third_run": service.text(),
+               "journal": journal, "left_behind": left_behind, "terminated": terminated, "exit_code": exit_code,
+               "course": course,
                "seconds": time.perf_counter() - started, "cpu": cpu_seconds() - cpu_before, "phases": phases}
     finally:
         if service.starts and service.process.poll() is None:
@@ -287,6 +294,7 @@ def test_killed_mid_grading_and_restarted_every_submission_is_graded_once_and_se
     assert all(len(events) == 1 for events in settled.values())
     if f"✓ {alice.name} (attempt 2/2)" in watched_class["first_run"]:
         assert f"grading {alice.name}" not in watched_class["second_run"], "graded once, not again after the restart"
+    assert f"grading {bob.name}" not in watched_class["third_run"]
 
 
 def test_an_infinite_loop_does_not_hold_up_an_honest_submission(watched_class):
@@ -295,6 +303,10 @@ def test_an_infinite_loop_does_not_hold_up_an_honest_submission(watched_class):
     assert both.index(f"✓ {alice.name} (attempt 2/2)") < both.index(f"✓ {bob.name} (attempt 2/2)")
 
 
-def test_sigterm_ends_the_service_cleanly(watched_class):
-    assert watched_class["exit_code"] == 0
-    assert "stopped:" in watched_class["second_run"]
+def test_sigterm_finishes_what_is_being_graded_then_exits(watched_class):
+    alice, bob, second_run = watched_class["alice"], watched_class["bob"], watched_class["second_run"]
+    assert watched_class["terminated"] == 0 and watched_class["exit_code"] == 0
+    stopping = second_run.index("stopping: finishing")
+    assert second_run.index(f"✓ {bob.name} (attempt 2/2)") > stopping, "the loop, in flight at SIGTERM, was finished"
+    assert "stopped: " in second_run[stopping:] and "stopped: " in watched_class["third_run"]
+    assert f"grading {alice.name}" not in watched_class["third_run"], "nothing was left half-done for the next start"
