@@ -254,9 +254,10 @@ class ClusterGrading:
                 done = Done(job, outcome, False)
             else:
                 with self.feedback_lock:
+                    page_started = time.perf_counter()
                     written, log = write_feedback(self.app, self.assignment, job.student, job.hidden, job.attempt,
                                                   job.submitted_at, job.late)
-                done = Done(job, outcome, written, log)
+                done = Done(job, outcome, written, log, feedback_seconds=time.perf_counter() - page_started)
         except BaseException as error:  # noqa: BLE001 — SystemExit included: run_on_cluster's refusals
             done = Done(job, Outcome(job.student, "failed", 0.0, "", f"{type(error).__name__}: {error}"), False)
         done.seconds = time.perf_counter() - started
