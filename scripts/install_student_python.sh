@@ -8,8 +8,8 @@
 # 4.1.3, which needs Python >= 3.11.5: this venv takes every other pin as it is and soupsieve at
 # SOUPSIEVE below, the newest release that installs on 3.11.2.
 #
-# Built once and kept: it is rebuilt only when the pins it was built from change (a stamp holds their
-# checksum). Needs root (it writes under /opt), python3-venv (scripts/install_system_deps.sh) and PyPI.
+# Built once and kept: rebuilt only when a package it holds is no longer at its pinned version
+# (scripts/student_python_current.py). Needs root (it writes under /opt), python3-venv (scripts/install_system_deps.sh) and PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TARGET=${COURSEKIT_STUDENT_PYTHON:-/opt/coursekit-student-python}
@@ -23,8 +23,7 @@ pins=$(mktemp)
 trap 'rm -f "$pins"' EXIT
 grep -v -i '^soupsieve==' constraints.txt > "$pins"
 echo "soupsieve==$SOUPSIEVE" >> "$pins"
-want=$( (sha256sum < "$pins"; echo "$NBGRADER") | sha256sum | cut -c1-64)
-if [ -f "$TARGET/.coursekit-stamp" ] && [ "$(cat "$TARGET/.coursekit-stamp")" = "$want" ] && [ -x "$TARGET/bin/nbgrader" ]; then
+if [ -x "$TARGET/bin/python" ] && "$TARGET/bin/python" scripts/student_python_current.py "$pins"; then
   exit 0
 fi
 echo "building the student accounts' interpreter in $TARGET (Debian's python3 and $NBGRADER)"
@@ -39,5 +38,4 @@ rm -rf "$TARGET"
 mv "$TARGET.partial" "$TARGET"
 grep -rlI --null "$TARGET.partial" "$TARGET/bin" | xargs -0 -r sed -i "s#$TARGET.partial#$TARGET#g"
 chmod -R a+rX,go-w "$TARGET"
-echo "$want" > "$TARGET/.coursekit-stamp"
 "$TARGET/bin/nbgrader" --version >/dev/null
