@@ -1,12 +1,17 @@
 """Taking a submission in: a notebook read without trusting it, a folder looked at without following links."""
 
+import codecs
 import copy
+import json
 import os
 
 import nbformat
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from coursegrader.intake.notebook import IntakeLimits, NotANotebook, read_notebook
+from coursegrader.intake.notebook_json import JsonLimits, parse_notebook_json
 from coursegrader.intake.submission import scan_submission
 from tests.examples.lab00 import BANK
 
@@ -72,3 +77,141 @@ def test_without_a_folder_or_a_notebook_nothing_runs(tmp_path):
     assert not intake.run_notebook and intake.problems == ["There was no demo.ipynb in your submission (found: no notebook at all)."]
     os.symlink(tmp_path / "empty", tmp_path / "link")
     assert "is a link to" in scan_submission(tmp_path / "link", "bob", ["demo"]).problems[0]
+
+
+# -----------------------------------------------------------------------------
+# a notebook's structure, within limits: each limit named, with how to fix it
+
+
+def notebook(cells, metadata=None) -> dict:
+    return {"nbformat": 4, "nbformat_minor": 5, "metadata": metadata or {}, "cells": cells}
+
+
+def code(source="x = 1", outputs=(), index=0) -> dict:
+    return {"cell_type": "code", "id": f"c{index}", "metadata": {}, "source": source, "outputs": list(outputs),
+            "execution_count": 3}
+
+
+def markdown(source="text", attachments=None, index=0) -> dict:
+    cell = {"cell_type": "markdown", "id": f"m{index}", "metadata": {}, "source": source}
+    if attachments is not None:
+        cell["attachments"] = attachments
+    return cell
+
+
+def stream(text) -> dict:
+    return {"output_type": "stream", "name": "stdout", "text": text}
+
+
+def nested(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+SMALL = IntakeLimits(cells=5, source_bytes=1000, attachments=3, attachment_bytes=2000, json_depth=10, values=400,
+                     metadata_bytes=1500, output_values=500, text_bytes=4096)
+
+
+@pytest.mark.parametrize("document, phrases", [
+    (notebook([code(index=i) for i in range(6)]), ["has more than 5 cells", "merge or delete the cells you added"]),
+    (notebook([code("x" * 600), markdown("y" * 401)]), ["of code and text in its cells", "keep data in a file"]),
+    (notebook([markdown(attachments={f"{i}.png": {"image/png": "AA=="} for i in range(4)})]),
+     ["has more than 3 attachments", "delete some"]),
+    (notebook([markdown(attachments={"a.png": {"image/png": "A" * 2001}})]),
+     ["has more than 1.953 KiB of attachments (images pasted into markdown cells)", "paste fewer or smaller"]),
+    (notebook([code()], metadata={"deep": nested(9)}), ["nested more than 10 levels deep outside its outputs",
+                                                          "fresh copy of the released notebook"]),
+    (notebook([code(outputs=[{"output_type": "execute_result", "data": {"application/json": nested(6)},
+                              "metadata": {}, "execution_count": 1}])]),
+     ["nested more than 10 levels deep in its saved outputs", "Restart Kernel and Clear Outputs"]),
+    (notebook([code()], metadata={"many": list(range(401))}), ["more than 400 lines and values outside its outputs"]),
+    (notebook([code(outputs=[stream(["line\n"] * 501)])]),
+     ["more than 500 lines and values of saved outputs", "Restart Kernel and Clear Outputs"]),
+    (notebook([code()], metadata={"note": "z" * 1501}), ["has more than 1.465 KiB of metadata", "fresh copy"]),
+])
+def test_each_structure_limit_is_named_with_how_to_fix_it(tmp_path, document, phrases):
+    (tmp_path / "demo.ipynb").write_text(json.dumps(document))
+    with pytest.raises(NotANotebook) as refused:
+        read_notebook(tmp_path / "demo.ipynb", SMALL)
+    for phrase in phrases:
+        assert phrase in str(refused.value)
+    assert str(refused.value).startswith("'demo.ipynb' ")
+
+
+def test_a_notebook_just_within_every_limit_is_read(tmp_path):
+    document = notebook([code("x" * 300, outputs=[stream(["line\n"] * 400)], index=0), code("y", index=1),
+                         markdown("z" * 300, attachments={f"{i}.png": {"image/png": "A" * 600} for i in range(3)})],
+                        metadata={"deep": nested(7), "note": "n" * 1000})
+    (tmp_path / "demo.ipynb").write_text(json.dumps(document))
+    read = read_notebook(tmp_path / "demo.ipynb", SMALL)
+    assert [cell.cell_type for cell in read.cells] == ["code", "code", "markdown"]
+    assert len(read.cells[2].attachments) == 3 and read.metadata.note == "n" * 1000
+
+
+def test_saved_outputs_are_dropped_and_an_over_long_text_is_skipped_unread(tmp_path):
+    """A 60 kB output text (escaped quotes and backslashes, characters of 2 to 4 bytes) is past a 4 kB text limit:
+    cut, skipped, dropped with its outputs; the cells around it are read exactly."""
+    text = ('a"b\\c\n' + "é€😀" * 3) * 2000
+    document = notebook([code("before = 1", outputs=[stream(text), stream("short")], index=0),
+                         markdown("after **this**", index=1)])
+    (tmp_path / "demo.ipynb").write_text(json.dumps(document, ensure_ascii=False))
+    read = read_notebook(tmp_path / "demo.ipynb", SMALL)
+    assert read.cells[0].outputs == [] and read.cells[0].execution_count == 3
+    assert read.cells[0].source == "before = 1" and read.cells[1].source == "after **this**"
+
+
+@pytest.mark.parametrize("where, phrase", [("source", "of code and text in its cells"),
+                                           ("attachment", "of attachments"), ("metadata", "of metadata")])
+def test_an_over_long_text_outside_outputs_is_refused_not_cut(tmp_path, where, phrase):
+    """900 astral characters written as \\uXXXX pairs: 900 characters, within every kept limit, but 10,800
+    bytes in the file, past the 4 kB text limit. Cut short, the text would pass: it is refused."""
+    text = "😀" * 900
+    cell = markdown(text) if where == "source" else markdown(attachments={"a.png": {"image/png": text}})
+    document = notebook([cell], metadata={"note": text} if where == "metadata" else {})
+    if where == "metadata":
+        document["cells"] = [markdown()]
+    (tmp_path / "demo.ipynb").write_text(json.dumps(document))  # ensure_ascii: \\ud83d\\ude00
+    with pytest.raises(NotANotebook, match=phrase):
+        read_notebook(tmp_path / "demo.ipynb", SMALL)
+    with pytest.raises(ValueError, match="text_bytes"):
+        IntakeLimits(text_bytes=1000, source_bytes=1000)
+
+
+def test_a_byte_order_mark_is_accepted_and_bad_bytes_are_located(tmp_path):
+    (tmp_path / "demo.ipynb").write_bytes(codecs.BOM_UTF8 + json.dumps(notebook([code()])).encode())
+    assert read_notebook(tmp_path / "demo.ipynb").cells[0].source == "x = 1"
+    (tmp_path / "demo.ipynb").write_bytes(b'{"cells": ["\xc3\xa9", "\xff"]}')
+    with pytest.raises(NotANotebook, match=r"not UTF-8 text \(byte 18\)"):
+        read_notebook(tmp_path / "demo.ipynb")
+
+
+KEPT_TEXT = st.text(st.characters(codec="utf-8"), max_size=5)  # escaped, ≤ 60 bytes: never cut
+ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=300)
+
+
+@settings(max_examples=150, deadline=None)
+@given(cells=st.lists(st.tuples(KEPT_TEXT, st.lists(ANY_TEXT, max_size=3), st.dictionaries(KEPT_TEXT, KEPT_TEXT)),
+                      max_size=4),
+       ascii_only=st.booleans())
+def test_the_stream_reads_what_json_loads_reads_outputs_aside(cells, ascii_only):
+    """With 16-byte chunks and a 64-byte text limit, escapes, UTF-8 characters and cut texts fall across
+    every chunk boundary; what is kept must equal json.loads's document, outputs emptied."""
+    document = notebook([{**code(source, [stream(text) for text in texts], index), "metadata": metadata}
+                         for index, (source, texts, metadata) in enumerate(cells)])
+    data = json.dumps(document, ensure_ascii=ascii_only).encode()
+    expected = json.loads(data)
+    for cell in expected["cells"]:
+        cell["outputs"] = []
+    read_fd, write_fd = os.pipe()
+    os.write(write_fd, data)
+    os.close(write_fd)
+    limits = JsonLimits(file_bytes=10**6, text_bytes=64, depth=64, values=10**6, output_values=10**6, cells=100,
+                        source_bytes=10**6, attachments=100, attachment_bytes=10**6, metadata_bytes=10**6)
+    try:
+        parsed, dropped = parse_notebook_json(read_fd, limits)
+    finally:
+        os.close(read_fd)
+    assert parsed == expected
+    assert dropped.outputs == sum(len(texts) for _, texts, _ in cells)
