@@ -4,6 +4,7 @@ import codecs
 import copy
 import json
 import os
+import stat
 
 import nbformat
 import pytest
@@ -11,8 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coursegrader.intake.notebook import IntakeLimits, NotANotebook, read_notebook
+from coursegrader.files import trees
 from coursegrader.intake.notebook_json import JsonLimits, parse_notebook_json
+from coursegrader.intake.setaside import SetAside, remove_graded_folder
 from coursegrader.intake.submission import scan_submission
+from tests.coursegrader.test_trees import deep_tree
 from tests.examples.lab00 import BANK
 
 
@@ -215,3 +219,109 @@ def test_the_stream_reads_what_json_loads_reads_outputs_aside(cells, ascii_only)
         os.close(read_fd)
     assert parsed == expected
     assert dropped.outputs == sum(len(texts) for _, texts, _ in cells)
+
+
+# -----------------------------------------------------------------------------
+# a submission folder's tree: what lies past the limits is moved out of nbgrader's way, never deleted
+
+FOLDER_LIMITS = IntakeLimits(entries=500)
+
+
+def odd_submission(folder):
+    """A correct-looking submission with a tree 1,500 levels deep, paths past 4,096 bytes, 600 tiny files and a
+    folder with mode 000."""
+    folder.mkdir(parents=True)
+    (folder / "demo.ipynb").write_text("{}")
+    (folder / "timestamp.txt").write_text("2026-11-29 12:00:00.000000 UTC")
+    deep_tree(folder / "deep", depth=1_500, name="d")
+    deep_tree(folder / "long", depth=20, name="L" * 250)
+    (folder / "zdata").mkdir()
+    for index in range(600):
+        (folder / "zdata" / f"{index:04d}.txt").write_text("x")
+    (folder / "locked").mkdir()
+    (folder / "locked" / "secret.txt").write_text("mine")
+    os.chmod(folder / "locked", 0)
+
+
+def descend(top, names):
+    """Open the folder ``names`` below ``top`` one level at a time (a path that long cannot be opened whole)."""
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    for name in names:
+        child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+        os.close(fd)
+        fd = child
+    return fd
+
+
+def test_a_tree_past_the_folder_limits_is_set_aside_whole_and_nbgrader_can_walk_the_rest(tmp_path):
+    from nbgrader.utils import find_all_files
+
+    folder = tmp_path / "submitted" / "alice" / "lab"
+    odd_submission(folder)
+    aside = SetAside(tmp_path, "lab", "alice")
+    intake = scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=aside)
+    problems = " ".join(intake.problems)
+    assert "'deep/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d' held files or folders more than 16 levels deep" in problems
+    assert "paths longer than 1,024 bytes" in problems and "'long/LLL" in problems
+    # walked in name order: deep/ (16 levels and a file), demo.ipynb, locked/ and its file (which only root can
+    # read), long/ (5 levels and a file), timestamp.txt, zdata/: 29 entries, then zdata's first 471 files make 500
+    kept = 471 if os.geteuid() == 0 else 472
+    assert f"the {600 - kept} files and folders past the first 500 ('zdata/{kept:04d}.txt', 'zdata/{kept + 1:04d}.txt', " \
+           f"'zdata/{kept + 2:04d}.txt' and {600 - kept - 3} more) were set aside, not graded (your instructor keeps them)" \
+           in problems
+    assert intake.unsafe is None and intake.run_notebook
+
+    files = find_all_files(str(folder), ["*.ipynb"])  # nbgrader's own walk now meets a bounded tree
+    assert len(files) < 520 and max(len(os.fsencode(os.path.relpath(file, folder))) for file in files) <= 1024
+    assert os.path.exists(folder / "timestamp.txt") and os.path.exists(folder / "demo.ipynb")
+
+    # nothing deleted: each moved entry is in the set-aside folder, recorded in moved.txt
+    moved = (aside.folder / "moved.txt").read_text().splitlines()
+    assert len(moved) == len(intake.set_aside) == 1 + 1 + 600 - kept
+    assert all(path.parent == aside.folder and os.path.lexists(path) for path in intake.set_aside)
+    assert moved[0].split("\t") == ["0001", "deep/" + "d/" * 14 + "d", "more than 16 levels deep"]
+    assert len(os.listdir(folder / "zdata")) + sum("zdata/" in line for line in moved) == 600
+    deepest = descend(intake.set_aside[0], ["d"] * (1_500 - 15))  # the rest of the chain, down to its end
+    try:
+        assert {"link", "locked"} <= set(os.listdir(deepest))
+    finally:
+        os.close(deepest)
+    # a folder without permissions stays where it is; only a grader that is not root cannot read it
+    assert os.path.isdir(folder / "locked") and stat.S_IMODE(os.lstat(folder / "locked").st_mode) == 0
+    assert ("'locked' could not be read" in problems) == (os.geteuid() != 0)
+
+
+def test_a_second_scan_finds_nothing_more_to_move(tmp_path):
+    folder = tmp_path / "submitted" / "alice" / "lab"
+    odd_submission(folder)
+    scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=SetAside(tmp_path, "lab", "alice"))
+    again = SetAside(tmp_path, "lab", "alice")
+    intake = scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=again)
+    assert intake.set_aside == [] and again.folder is None and not any("set aside" in p for p in intake.problems)
+
+
+def test_what_cannot_be_moved_stops_the_walk_and_says_so(tmp_path, monkeypatch):
+    folder = tmp_path / "submitted" / "alice" / "lab"
+    odd_submission(folder)
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(SetAside, "move", refuse)
+    intake = scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=SetAside(tmp_path, "lab", "alice"))
+    assert intake.unsafe == "'deep/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d' could not be set aside (Permission denied)"
+
+
+def test_an_earlier_graded_folder_is_removed_however_deep_or_moved_aside_when_it_cannot_be(tmp_path, monkeypatch):
+    graded = tmp_path / "autograded" / "alice" / "lab"
+    graded.parent.mkdir(parents=True)
+    deep_tree(graded, depth=1_500)  # 300 kB of path, a link and a locked folder at the end
+    assert remove_graded_folder(graded, SetAside(tmp_path, "lab", "alice")) is None
+    assert not os.path.lexists(graded) and os.listdir(graded.parent) == []
+
+    deep_tree(graded, depth=50)
+    monkeypatch.setattr(trees, "remove_tree", lambda path: ["immutable.txt"])
+    aside = SetAside(tmp_path, "lab", "alice")
+    where = remove_graded_folder(graded, aside)
+    assert where == aside.folder / "0001" and where.is_dir() and not os.path.lexists(graded)
+    assert "not all removable: immutable.txt" in (aside.folder / "moved.txt").read_text()
