@@ -227,6 +227,18 @@ def test_the_stream_reads_what_json_loads_reads_outputs_aside(cells, ascii_only)
 FOLDER_LIMITS = IntakeLimits(entries=500)
 
 
+@pytest.fixture
+def deep_tmp(tmp_path):
+    """tmp_path, emptied without recursion afterwards: pytest removes old ones with shutil.rmtree, which a
+    deep tree left there would stop (in this session or another one)."""
+    yield tmp_path
+    fd = trees.open_folder(tmp_path)
+    try:
+        assert trees.empty_folder(fd) == []
+    finally:
+        os.close(fd)
+
+
 def odd_submission(folder):
     """A correct-looking submission with a tree 1,500 levels deep, paths past 4,096 bytes, 600 tiny files and a
     folder with mode 000."""
@@ -253,12 +265,12 @@ def descend(top, names):
     return fd
 
 
-def test_a_tree_past_the_folder_limits_is_set_aside_whole_and_nbgrader_can_walk_the_rest(tmp_path):
+def test_a_tree_past_the_folder_limits_is_set_aside_whole_and_nbgrader_can_walk_the_rest(deep_tmp):
     from nbgrader.utils import find_all_files
 
-    folder = tmp_path / "submitted" / "alice" / "lab"
+    folder = deep_tmp / "submitted" / "alice" / "lab"
     odd_submission(folder)
-    aside = SetAside(tmp_path, "lab", "alice")
+    aside = SetAside(deep_tmp, "lab", "alice")
     intake = scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=aside)
     problems = " ".join(intake.problems)
     assert "'deep/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d' held files or folders more than 16 levels deep" in problems
@@ -291,37 +303,43 @@ def test_a_tree_past_the_folder_limits_is_set_aside_whole_and_nbgrader_can_walk_
     assert ("'locked' could not be read" in problems) == (os.geteuid() != 0)
 
 
-def test_a_second_scan_finds_nothing_more_to_move(tmp_path):
-    folder = tmp_path / "submitted" / "alice" / "lab"
+def test_a_second_scan_finds_nothing_more_to_move(deep_tmp):
+    folder = deep_tmp / "submitted" / "alice" / "lab"
     odd_submission(folder)
-    scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=SetAside(tmp_path, "lab", "alice"))
-    again = SetAside(tmp_path, "lab", "alice")
+    scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=SetAside(deep_tmp, "lab", "alice"))
+    again = SetAside(deep_tmp, "lab", "alice")
     intake = scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=again)
     assert intake.set_aside == [] and again.folder is None and not any("set aside" in p for p in intake.problems)
 
 
-def test_what_cannot_be_moved_stops_the_walk_and_says_so(tmp_path, monkeypatch):
-    folder = tmp_path / "submitted" / "alice" / "lab"
+def test_what_cannot_be_moved_stops_the_walk_and_says_so(deep_tmp, monkeypatch):
+    folder = deep_tmp / "submitted" / "alice" / "lab"
     odd_submission(folder)
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(SetAside, "move", refuse)
-    intake = scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=SetAside(tmp_path, "lab", "alice"))
+    intake = scan_submission(folder, "alice", ["demo"], FOLDER_LIMITS, set_aside=SetAside(deep_tmp, "lab", "alice"))
     assert intake.unsafe == "'deep/d/d/d/d/d/d/d/d/d/d/d/d/d/d/d' could not be set aside (Permission denied)"
 
 
-def test_an_earlier_graded_folder_is_removed_however_deep_or_moved_aside_when_it_cannot_be(tmp_path, monkeypatch):
-    graded = tmp_path / "autograded" / "alice" / "lab"
+def test_an_earlier_graded_folder_is_removed_however_deep_or_moved_aside_when_it_cannot_be(deep_tmp, monkeypatch):
+    graded = deep_tmp / "autograded" / "alice" / "lab"
     graded.parent.mkdir(parents=True)
     deep_tree(graded, depth=1_500)  # 300 kB of path, a link and a locked folder at the end
-    assert remove_graded_folder(graded, SetAside(tmp_path, "lab", "alice")) is None
+    assert remove_graded_folder(graded, SetAside(deep_tmp, "lab", "alice")) is None
     assert not os.path.lexists(graded) and os.listdir(graded.parent) == []
 
     deep_tree(graded, depth=50)
     monkeypatch.setattr(trees, "remove_tree", lambda path: ["immutable.txt"])
-    aside = SetAside(tmp_path, "lab", "alice")
+    aside = SetAside(deep_tmp, "lab", "alice")
     where = remove_graded_folder(graded, aside)
     assert where == aside.folder / "0001" and where.is_dir() and not os.path.lexists(graded)
     assert "not all removable: immutable.txt" in (aside.folder / "moved.txt").read_text()
+
+
+def test_a_notebook_the_grader_wrote_from_one_within_the_limits_is_read_back():
+    for limits in (IntakeLimits(), SMALL):
+        graded = limits.for_graded()
+        assert graded.cells > 2 * limits.cells and graded.text_bytes > graded.attachment_bytes

@@ -68,7 +68,7 @@ class IntakeLimits:
     def for_graded(self) -> "IntakeLimits":
         """Limits for a notebook the grader wrote from one within these, with its notes and the cells it put
         back from the release added (a release within these limits too)."""
-        doubled = ("cells", "source_bytes", "attachments", "attachment_bytes", "values", "metadata_bytes")
+        doubled = ("cells", "source_bytes", "attachments", "attachment_bytes", "values", "metadata_bytes", "text_bytes")
         return dataclasses.replace(self, **{name: 2 * getattr(self, name) + 1 for name in doubled})
 
 
