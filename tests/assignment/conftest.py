@@ -22,7 +22,8 @@ import pytest
 from rich.console import Console
 
 from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
-from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET, LISTENING_PORTS
+from coursegrader.files import trees
+from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET, INTAKE_TEST_LIMITS, LISTENING_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = BANK.assignment
@@ -32,7 +33,7 @@ TEST_LIMITS = """
 c.Execute.timeout = 6
 c.SandboxedExecute.notebook_timeout = 90
 c.SandboxedExecute.probe_timeout = 3
-"""
+""" + "".join(f"c.SubmissionExporter.max_{name} = {value}\n" for name, value in INTAKE_TEST_LIMITS.items())
 
 
 def make_course(destination: Path, extra_config: str = "") -> Path:
@@ -125,7 +126,9 @@ def adversarial_course(tmp_path_factory):
     with Listener(LISTENING_PORTS) as listener:
         log = autograde_class(course, BANK.names(folder="adversarial") + ["solution"],
                               env={ENVIRONMENT_SECRET: "hunter2-do-not-leak"})
-    return GradedClass(course, log, listener.accepted)
+    yield GradedClass(course, log, listener.accepted)
+    # the trees 1,500 levels deep the intake set aside: pytest removes old tmp folders with shutil.rmtree
+    trees.remove_tree(course / ".coursekit" / "set-aside")
 
 
 # -----------------------------------------------------------------------------
