@@ -60,7 +60,7 @@ class SubmissionExporter(NotebookExporter):
     max_values = _limit("values", "A notebook with more JSON values outside its saved outputs is not graded.")
     max_metadata_bytes = _limit("metadata_bytes", "A notebook with more metadata text is not graded.")
     max_output_values = _limit("output_values", "A notebook with more JSON values in its saved outputs is not graded.")
-    max_text_bytes = _limit("text_bytes", "A longer JSON text is cut short unread (saved outputs only: they are dropped).")
+    max_text_bytes = _limit("text_bytes", "A longer JSON text is cut short unread; outside saved outputs, refused.")
     max_folder_depth = _limit("folder_depth", "What lies deeper in a submission folder is set aside, not graded.")
     max_entries = _limit("entries", "Files and folders of a submission past this number are set aside, not graded.")
     max_path_bytes = _limit("path_bytes", "What has a longer path in a submission folder is set aside, not graded.")
@@ -156,8 +156,8 @@ class SubmissionExporter(NotebookExporter):
             return None
         intake = scan_submission(path, student, notebooks, limits, set_aside=aside)
         if aside.folder is not None:
-            self.log.warning("Submission %s/%s: %d entries moved to %s (see moved.txt there)", student, assignment,
-                             aside.moved, aside.folder)
+            self.log.warning("Submission %s/%s: set aside %d %s in %s (see moved.txt there)", student, assignment,
+                             aside.moved, "entry" if aside.moved == 1 else "entries", aside.folder)
         if intake.unsafe is not None:
             try:
                 where = move_whole(path, aside, f"part of it could not be set aside: {intake.unsafe}")

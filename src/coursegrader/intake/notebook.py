@@ -47,17 +47,11 @@ class IntakeLimits:
     values: int = 200_000  # JSON values outside saved outputs: lines of source, metadata entries
     metadata_bytes: int = 4 * MiB  # text of the notebook's and cells' metadata, keys included
     output_values: int = 2_000_000  # JSON values in saved outputs, which are dropped unbuilt but cost time
-    text_bytes: int = 32 * MiB  # a longer JSON text (an image in an output) is cut short unread
+    text_bytes: int = 8 * MiB  # one JSON text: a longer one is cut short unread, and refused unless in saved outputs
     # a submission folder's tree (scan_submission): what lies past these is set aside, not graded
     folder_depth: int = 16  # levels of folders below the submission folder
     entries: int = 1_000  # files and folders
     path_bytes: int = 1_024  # of a path inside the submission folder
-
-    def __post_init__(self):
-        # a text cut short at text_bytes must pass every limit on what is kept: only saved outputs may hold one
-        if self.text_bytes <= max(self.source_bytes, self.attachment_bytes, self.metadata_bytes):
-            raise ValueError(f"text_bytes ({self.text_bytes}) must be larger than source_bytes, attachment_bytes and "
-                             "metadata_bytes")
 
     def json_limits(self) -> JsonLimits:
         return JsonLimits(file_bytes=self.notebook_bytes, text_bytes=self.text_bytes, depth=self.json_depth,
@@ -106,6 +100,10 @@ def _over_message(name: str, over: OverLimit, limits: IntakeLimits) -> str:
     clear = "clear its outputs (Kernel → Restart Kernel and Clear Outputs) and save it"
     fresh = "copy your answers into a fresh copy of the released notebook and submit that"
     mib = lambda size: f"{size / MiB:,.4g} MiB" if size >= MiB else f"{size / 2**10:,.4g} KiB"  # noqa: E731
+    if over.limit == "text_bytes":
+        return (f"{name} holds a single text of more than {mib(limits.text_bytes)} outside its outputs (a pasted image, "
+                "a cell, or metadata), more than a notebook may; paste smaller images, and keep data in a file beside "
+                "the notebook")
     if over.limit == "file_bytes":
         return f"{name} grew past the {mib(limits.notebook_bytes)} a notebook may take while it was read; {clear}"
     if over.limit == "depth":

@@ -12,9 +12,10 @@ Two guards sit between the file and the parser (``_Chunks``):
 - a JSON text (the bytes between two unescaped quotes) longer than ``text_bytes`` is cut short, and
   the rest of it skipped unread. yajl rescans a text it has buffered each time a chunk arrives, so one
   text of 250 MiB took 430 s in 64 KiB chunks; and it holds the whole text, twice, before Python gets
-  it. Only saved outputs hold texts that long (an image, an embedded video); a cut text elsewhere is
-  refused: it ends with ``CUT_MARK``, and the limits on source, attachments and metadata are below
-  ``text_bytes`` anyway. A cut never splits an escape or a UTF-8 character.
+  it, growing its buffer by doubling (a text of ``text_bytes`` costs about four times that at its peak).
+  Saved outputs may hold texts that long (an image, an embedded video), and are dropped; a cut text
+  anywhere else is refused (``OverLimit("text_bytes")``): the parser yields it as the very next text
+  (``Dropped.cut_pending``). A cut never splits an escape or a UTF-8 character.
 
 The parser gets the bytes in pieces of at most 64 KiB (ijson turns a whole piece into events before
 it yields the first), except inside a long text, where a piece runs to the text's end or the chunk's.
@@ -37,11 +38,6 @@ _ESCAPE = re.compile(rb"\\.", re.DOTALL)  # a backslash and the byte it escapes
 _PAIR = b"\x01\x02"  # stands in for an escape while looking for quotes; JSON text never holds raw 0x01 or 0x02
 _BOM = codecs.BOM_UTF8
 PIECE = 2**16
-# Ends a text that was cut short: no kept text may end with it. Raw UTF-8, not an escape: a \\uD800 left just
-# before the cut would pair with an escape and swallow it.
-CUT_MARK = "\u2702\u2702"
-_CUT = CUT_MARK.encode()
-_CUT_CLEANED = _ESCAPE.sub(_PAIR, _CUT)
 
 
 class OverLimit(Exception):
@@ -81,6 +77,9 @@ class Dropped:
     outputs: int = 0  # saved outputs
     output_values: int = 0
     texts_cut: int = 0
+    # A text was cut short, and the parser has not yet yielded it: ijson parses a piece into events only once
+    # read() has returned it, and the cut text is unfinished then, so the next text or key it yields is that one.
+    cut_pending: bool = False
 
 
 # -----------------------------------------------------------------------------
@@ -162,13 +161,14 @@ class _Chunks:
             last = cleaned.rfind(b'"')
             self.run = self.run + len(data) if last < 0 else len(data) - last - 1
             return data, cleaned
-        # the text that runs on from before passes the limit here: keep its start, marked, and skip to its end
+        # the text that runs on from before passes the limit here: keep its start, and skip to its end
         cut = _safe_cut(data, cleaned, self.limits.text_bytes - self.run)
         self.dropped.texts_cut += 1
+        self.dropped.cut_pending = True
         if first < 0:
             self.skipping = True
-            return data[:cut] + _CUT, cleaned[:cut] + _CUT_CLEANED
-        data, cleaned = data[:cut] + _CUT + data[first:], cleaned[:cut] + _CUT_CLEANED + cleaned[first:]
+            return data[:cut], cleaned[:cut]
+        data, cleaned = data[:cut] + data[first:], cleaned[:cut] + cleaned[first:]
         self.run = len(data) - cleaned.rfind(b'"') - 1
         return data, cleaned
 
@@ -242,6 +242,7 @@ def _skip_outputs(events: Iterator[tuple[str, object]], limits: JsonLimits, drop
             nested -= 1
             depth -= 1
             if not nested:
+                dropped.cut_pending = False  # a text cut short in here is dropped with the rest
                 break
             continue
         count += 1
@@ -264,7 +265,6 @@ def _build(events: Iterator[tuple[str, object]], limits: JsonLimits, dropped: Dr
     stack: list[tuple[object, int]] = []  # (container, role), innermost last
     key = None  # the key of the value to come, in a map
     depth = values = cells = source = attachments = attachment_bytes = metadata = 0
-    cut_length = max(1, (limits.text_bytes - 16) // 12)  # the fewest characters a cut text holds (\\uXXXX pairs)
     for event, value in events:
         if event == "end_map" or event == "end_array":
             depth -= 1
@@ -276,8 +276,8 @@ def _build(events: Iterator[tuple[str, object]], limits: JsonLimits, dropped: Dr
         parent, role = stack[-1] if stack else (None, ROOT)
         if event == "map_key":
             key = value
-            if len(value) >= cut_length and value.endswith(CUT_MARK):  # cut short: past any limit on kept text
-                raise OverLimit("metadata_bytes")
+            if dropped.cut_pending:  # this key was cut short: refused wherever it is kept
+                raise OverLimit("text_bytes")
             if role == ATTACHMENTS:
                 attachments += 1
                 if attachments > limits.attachments:
@@ -318,9 +318,8 @@ def _build(events: Iterator[tuple[str, object]], limits: JsonLimits, dropped: Dr
                 else:
                     metadata += len(value)
                     over = "metadata_bytes" if metadata > limits.metadata_bytes else None
-                if over is None and len(value) >= cut_length and value.endswith(CUT_MARK):
-                    over = {SOURCE: "source_bytes", ATTACHMENT: "attachment_bytes"}.get(
-                        SOURCE if role == CELL and key in ("source", "input") else role, "metadata_bytes")
+                if dropped.cut_pending:  # this text was cut short: refused wherever it is kept
+                    over = "text_bytes"
                 if over is not None:
                     raise OverLimit(over)
         if not stack:
