@@ -6,13 +6,13 @@ the student that names the limit and says how to fix it. The limits (``IntakeLim
 submission's as a whole: ``coursegrader.intake.submission`` uses them too.
 
 The file is parsed as a stream (``coursegrader.intake.notebook_json``): saved outputs are counted and
-dropped without being built (nbgrader's ``ClearOutput`` clears them before grading anyway), and
-everything kept is bounded, so reading one notebook holds at most about 30 MiB of its content
-(source 4 MiB, attachments 16 MiB, metadata 4 MiB, 200,000 values, and one text up to 32 MiB while it
-is parsed) whatever the file holds. Measured (``benchmarks/intake.py``): the grading process's peak
-memory for any notebook stays within 50 MiB of a normal submission's, and reading takes at most a
-few seconds (the parser meets every byte of a 256 MiB file; 2,000,000 values in saved outputs cost
-about 1.5 s).
+dropped without being built (nbgrader's ``ClearOutput`` clears them before grading anyway), and what is
+kept is bounded by the limits (code and text 4 MiB, attachments 16 MiB, metadata 4 MiB, 200,000 values,
+1,000 cells), so reading one notebook adds at most about 50 MiB to the process whatever the file
+holds: 48 MiB for a notebook just within every limit at once with 200 MiB of outputs besides, 16 MiB
+for one output text of 250 MiB, 10 MiB for a normal notebook (``benchmarks/intake.py``). Reading
+takes at most a couple of seconds: the parser meets every byte of a 256 MiB file once, and stops at
+2,000,000 values in saved outputs.
 
 An nbformat 3 notebook is read under the same limits and upgraded to nbformat 4.
 """

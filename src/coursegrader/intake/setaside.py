@@ -3,7 +3,8 @@
 nbgrader walks a submission folder with ``os.walk`` (``find_all_files``, which copies its files into
 the graded folder) and matches every file against every ignore pattern by listing its folder: a tree
 deeper than Python's recursion limit stops it (``RecursionError``), a path past 4,096 bytes raises
-``ENAMETOOLONG``, and 20,000 files in one folder take hours. With ``--force``, or to resume, it removes
+``ENAMETOOLONG``, and matching grows with the square of a folder's files (2,000 take 10 s, 20,000 about
+17 minutes). With ``--force``, or to resume, it removes
 an earlier graded folder with ``shutil.rmtree``, which fails on the same trees, inside nbgrader's own
 error handler, which stops the whole run. ``coursegrader.intake.submission`` finds what lies past the
 folder limits and moves it here; ``remove_graded_folder`` removes an earlier graded folder first,
