@@ -9,6 +9,8 @@
 4. Feedback right after submitting: `course watch`'s latency from `nbgrader submit` returning to the
    page being fetchable, one at a time and in a burst of 100 in 10 s, against `course autograde
    --jobs 2`'s cost per submission (benchmarks/watch_latency.py).
+5. What a hostile submission costs the grading process, before and after the intake's limits
+   (benchmarks/intake.py).
 
     make benchmarks            # or: .venv/bin/python -m benchmarks
 """
@@ -109,10 +111,12 @@ def grading_benchmark() -> None:
 
 
 if __name__ == "__main__":
-    from benchmarks import class_grading, watch_latency
+    from benchmarks import class_grading, intake, watch_latency
 
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     attention_benchmark()
     grading_benchmark()
     class_grading.run()
     watch_latency.run()
+    print("\n5. what a hostile submission costs the grading process (benchmarks/intake.py)")
+    intake.run()

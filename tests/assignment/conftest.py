@@ -22,7 +22,8 @@ import pytest
 from rich.console import Console
 
 from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
-from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET, LISTENING_PORTS
+from coursegrader.files import trees
+from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET, INTAKE_TEST_LIMITS, LISTENING_PORTS
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = BANK.assignment
@@ -35,7 +36,7 @@ c.SandboxedExecute.probe_timeout = 3
 c.SandboxedExecute.memory_limit = 2**30
 c.SandboxedExecute.disk_limit = 32 * 2**20
 c.SandboxedExecute.entries_limit = 2_000
-"""
+""" + "".join(f"c.SubmissionExporter.max_{name} = {value}\n" for name, value in INTAKE_TEST_LIMITS.items())
 
 
 def make_course(destination: Path, extra_config: str = "") -> Path:
@@ -128,7 +129,9 @@ def adversarial_course(tmp_path_factory):
     with Listener(LISTENING_PORTS) as listener:
         log = autograde_class(course, BANK.names(folder="adversarial") + ["solution"],
                               env={ENVIRONMENT_SECRET: "hunter2-do-not-leak"})
-    return GradedClass(course, log, listener.accepted)
+    yield GradedClass(course, log, listener.accepted)
+    # the trees 1,500 levels deep the intake set aside: pytest removes old tmp folders with shutil.rmtree
+    trees.remove_tree(course / ".coursekit" / "set-aside")
 
 
 # -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import nbformat
 import psutil
 import pytest
 
+from coursegrader.files import trees
 from coursegrader.labs import grading_checks
 from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT, ROOT
@@ -34,6 +35,17 @@ def grades_of(course: Path, student: str) -> dict[str, tuple[float, float]]:
 
 def graded_notebook(course: Path, student: str) -> nbformat.NotebookNode:
     return nbformat.read(course / "autograded" / student / ASSIGNMENT / f"{BANK.notebook}.ipynb", as_version=4)
+
+
+def files_named(top: Path, name: str, max_depth: int = 64) -> list[str]:
+    """The regular files called ``name`` below ``top``, found without recursion: the course keeps the trees
+    1,500 levels deep that the intake set aside, where Path.glob("**") would raise RecursionError."""
+    fd = trees.open_folder(top)
+    try:
+        return [f"{top}/{'/'.join(entry.parts)}" for entry in trees.walk(fd, max_depth)
+                if entry.name == name and entry.is_file]
+    finally:
+        os.close(fd)
 
 
 def all_text(notebook) -> str:
@@ -165,8 +177,7 @@ def test_writes_outside_the_folder_left_no_trace(adversarial_course):
     course = adversarial_course.course
     text = outputs_text(graded_notebook(course, "isolation_writes"))
     assert "could not write ../../../nbgrader_config.py" in text
-    traces = [path for path in (course, Path("/tmp"), Path("/work"))
-              for path in path.glob("**/coursekit-was-here.txt") if path.is_file()]
+    traces = [trace for top in (course, Path("/tmp"), Path("/work")) for trace in files_named(top, "coursekit-was-here.txt")]
     assert not traces
     assert "coursekit-was-here" not in (course / "nbgrader_config.py").read_text()
     assert "coursekit-was-here" not in (course / "submitted" / "solution" / ASSIGNMENT / "demo.ipynb").read_text()

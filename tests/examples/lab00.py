@@ -230,6 +230,94 @@ def _helper_module(folder: Path, course_root: Path) -> None:
 
 
 # -----------------------------------------------------------------------------
+# structure and tree limits at intake (issue 13), made when placed. Each payload passes one limit of
+# the intake, which the suite sets low (INTAKE_TEST_LIMITS, in tests/assignment/conftest.py's TEST_LIMITS)
+# so that the payloads stay small: the issue's 200,000 cells and 20,000 files are scaled to 10× the limit.
+
+INTAKE_TEST_LIMITS = {"cells": 100, "attachments": 10, "entries": 200}  # c.SubmissionExporter.max_<name>
+
+
+def _chain(top: Path, depth: int, name: str, leaf: str = "bottom.txt") -> None:
+    """Folders ``name`` nested ``depth`` deep below ``top``, a file at the bottom; made by descriptor, since the
+    path soon passes what the kernel accepts whole."""
+    top.mkdir(parents=True, exist_ok=True)
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for _ in range(depth):
+            os.mkdir(name, dir_fd=fd)
+            child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        handle = os.open(leaf, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+        os.write(handle, b"at the bottom\n")
+        os.close(handle)
+    finally:
+        os.close(fd)
+
+
+def _solution_and(extra):
+    """The solution notebook, and what ``extra`` adds beside it."""
+    def files(folder: Path, course_root: Path) -> None:
+        _solution_as("demo.ipynb")(folder, course_root)
+        extra(folder, course_root)
+    return files
+
+
+def _deep_tree(folder: Path, course_root: Path) -> None:
+    _chain(folder / "results", 1_500, "d")  # deeper than Python's recursion limit
+
+
+def _long_path(folder: Path, course_root: Path) -> None:
+    _chain(folder / "results", 20, "L" * 250)  # a path of 5 kB, past the 4,096 bytes of PATH_MAX
+
+
+def _many_files(folder: Path, course_root: Path) -> None:
+    (folder / "data").mkdir()
+    for index in range(10 * INTAKE_TEST_LIMITS["entries"]):
+        (folder / "data" / f"{index:05d}.txt").write_text("x")
+
+
+def _locked_folder(folder: Path, course_root: Path) -> None:
+    (folder / "private").mkdir()
+    (folder / "private" / "notes.txt").write_text("my notes\n")
+    os.chmod(folder / "private", 0)
+
+
+def _solution_changed(change):
+    def files(folder: Path, course_root: Path) -> None:
+        notebook = json.loads(nbformat.writes(nbformat.read(BANK.path_of("solution"), as_version=4)))
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "demo.ipynb").write_text(change(notebook))
+    return files
+
+
+def _many_cells(notebook: dict) -> str:
+    extra = [{"cell_type": "markdown", "id": f"extra-{index}", "metadata": {}, "source": ""}
+             for index in range(10 * INTAKE_TEST_LIMITS["cells"])]
+    notebook["cells"][-1:-1] = extra
+    return json.dumps(notebook)
+
+
+def _deep_json(notebook: dict) -> str:
+    """A saved output nested 100,000 levels deep (json.loads itself would raise RecursionError)."""
+    code = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    code["outputs"] = [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                        "data": {"application/json": "NESTED"}}]
+    return json.dumps(notebook).replace('"NESTED"', "[" * 100_000 + "]" * 100_000)
+
+
+PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def _many_attachments(notebook: dict) -> str:
+    answer = next(cell for cell in notebook["cells"] if cell["metadata"].get("nbgrader", {}).get("grade_id") == "block_d")
+    count = 3 * INTAKE_TEST_LIMITS["attachments"]
+    answer["attachments"] = {f"screenshot-{index}.png": {"image/png": PIXEL_PNG} for index in range(count)}
+    answer["source"] += "".join(f"\n![screenshot](attachment:screenshot-{index}.png)" for index in range(count))
+    return json.dumps(notebook)
+
+
+# -----------------------------------------------------------------------------
 # attack code, as a student would paste it into a block
 
 FORGE_CHECK_FUNCTIONS = '''
@@ -776,6 +864,29 @@ EXAMPLES: dict[str, Example] = {
                         notes=("special file",)),
     "bad_timestamp": Example("correct, with a timestamp.txt nbgrader cannot read", NONE, kind="bad input",
                              files=_bad_timestamp, notes=("timestamp.txt",)),
+    # structure and tree limits at intake: past one limit each (scaled, see INTAKE_TEST_LIMITS)
+    "bad_tree_deep": Example(
+        "correct, with a folder tree 1,500 levels deep: set aside, the rest graded", NONE, kind="bad input",
+        has_notebook=False, files=_solution_and(_deep_tree), notes=("more than 16 levels deep", "set aside")),
+    "bad_tree_long_path": Example(
+        "correct, with a path of 5 kB (past PATH_MAX): set aside, the rest graded", NONE, kind="bad input",
+        has_notebook=False, files=_solution_and(_long_path), notes=("paths longer than 1,024 bytes",)),
+    "bad_tree_many_files": Example(
+        "correct, with 10× the files a submission may hold (the issue's 20,000 tiny files): those past the limit "
+        "set aside", NONE, kind="bad input", has_notebook=False, files=_solution_and(_many_files),
+        notes=("files and folders past the first 200",)),
+    "bad_tree_locked_folder": Example(
+        "correct, with a folder of mode 000 holding a file: graded, nothing removed", NONE, kind="bad input",
+        has_notebook=False, files=_solution_and(_locked_folder)),
+    "bad_many_cells": Example("10× the cells a notebook may have (the issue's 200,000): refused before it is built",
+                              ALL, kind="bad input", has_notebook=False, files=_solution_changed(_many_cells),
+                              notes=("more than 100 cells",)),
+    "bad_deep_json": Example("a saved output nested 100,000 levels deep: refused, with how to clear it", ALL,
+                             kind="bad input", has_notebook=False, files=_solution_changed(_deep_json),
+                             notes=("nested more than 64 levels deep in its saved outputs", "Clear Outputs")),
+    "bad_many_attachments": Example("3× the images pasted into Block D a notebook may hold: refused", ALL,
+                                    kind="bad input", has_notebook=False, files=_solution_changed(_many_attachments),
+                                    notes=("more than 10 attachments",)),
 
     # ------------------------------------------------------------------ 7. honest work in other forms
     "honest_warnings": Example("correct, writing warnings and notes to stderr in every block", NONE, kind="honest",

@@ -1,0 +1,105 @@
+"""Issue 13: submissions past the intake's limits, graded by the real `nbgrader autograde` and `course autograde`.
+
+The bank's examples (tests/examples/lab00.py: trees too deep, too long, too many files, a locked folder;
+notebooks of too many cells, too deep JSON, too many attachments) are graded with the rest of the
+adversarial class; test_adversarial.py checks their scores and notes. Here: what was set aside is
+kept and recorded, nothing else moved, and the next run starts and resumes as usual, even over a
+graded folder that holds a tree 1,500 levels deep.
+"""
+
+import os
+import re
+import stat
+
+from coursegrader.commands.nbgrader import run_nbgrader
+from coursegrader.files import trees
+from coursegrader.intake import ledger
+from tests.assignment.conftest import ASSIGNMENT, course_with_class, run_course
+from tests.assignment.test_adversarial import grades_of, graded_notebook
+from tests.coursegrader.test_trees import deep_tree
+from tests.examples.lab00 import BANK, INTAKE_TEST_LIMITS
+
+MANY = 10 * INTAKE_TEST_LIMITS["entries"]  # the files bad_tree_many_files submits
+
+
+def set_aside_of(course, student) -> list[list[str]]:
+    """The lines of moved.txt (number, where it was, why) of each run that set something of ``student`` aside."""
+    folder = course / ".coursekit" / "set-aside" / ASSIGNMENT / student
+    return [(run / "moved.txt").read_text().splitlines() for run in sorted(folder.iterdir())]
+
+
+def full_marks(course, student) -> bool:
+    return all(score == max_score for name, (score, max_score) in grades_of(course, student).items() if name != "block_d")
+
+
+def test_what_was_set_aside_is_kept_and_recorded_and_nothing_else_moved(adversarial_course):
+    course = adversarial_course.course
+    [deep] = set_aside_of(course, "bad_tree_deep")
+    # results/ and 15 levels of d/ stay; the 16th level is set aside, with the 1,485 levels below it
+    assert [line.split("\t")[1:] for line in deep] == [["results/" + "d/" * 14 + "d", "more than 16 levels deep"]]
+    bottom = os.open(course / ".coursekit" / "set-aside" / ASSIGNMENT / "bad_tree_deep", os.O_RDONLY | os.O_DIRECTORY)
+    for name in [os.listdir(bottom)[0], "0001", *["d"] * (1_500 - 15)]:  # down the rest of the chain, one level at a time
+        child = os.open(name, os.O_RDONLY | os.O_DIRECTORY, dir_fd=bottom)
+        os.close(bottom)
+        bottom = child
+    assert os.listdir(bottom) == ["bottom.txt"]
+    os.close(bottom)
+
+    [long] = set_aside_of(course, "bad_tree_long_path")
+    assert len(long) == 1 and long[0].endswith("a path longer than 1,024 bytes")
+
+    [many] = set_aside_of(course, "bad_tree_many_files")
+    kept = os.listdir(course / "submitted" / "bad_tree_many_files" / ASSIGNMENT / "data")
+    assert len(kept) + len(many) == MANY and len(kept) < INTAKE_TEST_LIMITS["entries"]
+    assert len(os.listdir(course / "autograded" / "bad_tree_many_files" / ASSIGNMENT / "data")) == len(kept)
+
+    everyone_else = set(os.listdir(course / ".coursekit" / "set-aside" / ASSIGNMENT))
+    assert everyone_else == {"bad_tree_deep", "bad_tree_long_path", "bad_tree_many_files"}
+
+
+def test_a_locked_folder_is_left_as_it_is_and_the_work_graded(adversarial_course):
+    course = adversarial_course.course
+    locked = course / "submitted" / "bad_tree_locked_folder" / ASSIGNMENT / "private"
+    assert stat.S_IMODE(os.lstat(locked).st_mode) == 0 and full_marks(course, "bad_tree_locked_folder")
+    copied = (course / "autograded" / "bad_tree_locked_folder" / ASSIGNMENT / "private" / "notes.txt").is_file()
+    notes = graded_notebook(course, "bad_tree_locked_folder").cells[0].source
+    # root reads it as any folder; another grader cannot, and says so
+    assert (copied, "'private' could not be read" in notes) == ((True, False) if os.geteuid() == 0 else (False, True))
+
+
+def test_the_next_runs_start_and_resume_over_a_graded_folder_1500_levels_deep(adversarial_course):
+    course = adversarial_course.course
+    student = "rerun_after_a_deep_tree"
+    BANK.place("solution", course / "submitted" / student / ASSIGNMENT, course)
+    graded = course / "autograded" / student / ASSIGNMENT
+    graded.parent.mkdir(parents=True)
+    deep_tree(graded)  # an earlier run stopped while grading it, its kernel having left this (300 kB of path)
+
+    log = run_nbgrader(["autograde", ASSIGNMENT], course, check=False).read_text()
+    assert (course / "logs" / "nbgrader-autograde.exitcode").read_text().strip() == "0", log[-3000:]
+    assert f"Submission {student}/{ASSIGNMENT}: an earlier run stopped while grading it" in log
+    assert re.findall(r"Sanitizing \S+/submitted/(\w+)/", log) == [student]  # everyone else: skipped, as graded
+    assert ledger.finished(course, ASSIGNMENT, student) and full_marks(course, student)
+
+    deep_tree(graded / "left-by-an-old-kernel")  # in a finished graded folder: --force must remove it
+    log = run_nbgrader(["autograde", ASSIGNMENT, "--force", "--student", student], course, check=False).read_text()
+    assert (course / "logs" / "nbgrader-autograde.exitcode").read_text().strip() == "0", log[-3000:]
+    assert f"Submission {student}/{ASSIGNMENT}: graded again (--force)" in log
+    assert not (graded / "left-by-an-old-kernel").exists() and full_marks(course, student)
+
+
+def test_course_autograde_takes_them_in_alike(tmp_path):
+    """One run, in parallel workers (its next run skipping them is test_parallel's; resuming over deep trees,
+    the test above)."""
+    names = ["bad_tree_deep", "bad_many_cells"]
+    course = course_with_class(tmp_path / "course", names)
+    try:
+        result = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], course)
+        assert f"{len(names)} graded, 0 failed" in result.stdout, result.stdout + result.stderr
+        for name in names:
+            notes = graded_notebook(course, name).cells[0].source
+            assert all(phrase in notes for phrase in BANK.examples[name].notes), (name, notes)
+        assert full_marks(course, "bad_tree_deep") and set_aside_of(course, "bad_tree_deep")
+        assert not any(score for score, _ in grades_of(course, "bad_many_cells").values())
+    finally:
+        trees.remove_tree(course / ".coursekit" / "set-aside")
