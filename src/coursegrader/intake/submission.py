@@ -151,8 +151,14 @@ def scan_submission(path: Path, student: str, notebooks: list[str], limits: Inta
                 intake.notebook_source[missing[0]] = path / others[0]
                 intake.problems.append(f"There was no {missing[0]} in your submission; {shown(others[0])} was graded in its place.")
             else:
-from coursegrader.files import trees
-from coursegrader.files.inert import served_inert, why_not_inert
+                found = ", ".join(map(shown, others)) if others else "no notebook at all"
+                intake.problems.append(f"There was no {', '.join(missing)} in your submission (found: {found}).")
+                if len(missing) == len(expected):
+                    intake.run_notebook = False
+        never_counted = {*expected, *others, "timestamp.txt"}
+        _walk(path, top_fd, intake, limits, set_aside, never_counted)
+    finally:
+        os.close(top_fd)
     return intake
 
 
