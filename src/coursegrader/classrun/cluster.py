@@ -162,6 +162,26 @@ def grade_remotely(files: CourseFiles, assignment: str, student: str, submission
 # on the instructor's machine
 
 
+def _timestamp(folder: str):
+    """The time in ``folder/timestamp.txt``, or None when there is none nbgrader could read. A submission's
+    may be anything (a FIFO would block nbgrader's reader; an unreadable one makes nbgrader stop the run):
+    the worker's intake sets it aside in its copy, this machine only looks at it."""
+    import os
+    import stat
+
+    from nbgrader.utils import parse_utc
+
+    path = os.path.join(folder, "timestamp.txt")
+    try:
+        info = os.lstat(path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > 1000:
+            return None
+        with open(path, encoding="utf-8") as handle:
+            return parse_utc(handle.read().strip())
+    except (OSError, UnicodeDecodeError, ValueError, OverflowError):
+        return None
+
+
 def _already_graded(app, course_root: Path, assignment: str, student: str) -> bool:
     """What ``nbgrader autograde`` skips: a finished graded folder, not older than the submission."""
     import os
@@ -171,7 +191,7 @@ def _already_graded(app, course_root: Path, assignment: str, student: str) -> bo
     if not (os.path.isdir(graded) and ledger.finished(course_root, assignment, student)):
         return False
     submitted = coursedir.format_path(coursedir.submitted_directory, student, assignment)
-    new, old = coursedir.get_existing_timestamp(submitted), coursedir.get_existing_timestamp(graded)
+    new, old = _timestamp(submitted), _timestamp(graded)
     return not (new is not None and old is not None and new > old)
 
 
