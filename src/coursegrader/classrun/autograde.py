@@ -59,6 +59,9 @@ def autograde(course_root: Path, assignment: str, console, jobs: int | None = No
     find_lab(assignment)
     extra = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
     app = make_app(course_root, assignment, force, extra)
+    if scheduler and app.coursedir.db_url.startswith("sqlite"):
+        raise SystemExit("course autograde --scheduler: the workers need a gradebook they can all reach; "
+                         "set NBGRADER_DB_URL (or --db-url) to a PostgreSQL URL")
     check_gradebook(app.coursedir.db_url, assignment)
     if not scheduler:
         SandboxedExecute(config=app.config).refuse_unless_sandboxed()  # on a cluster, each worker is asked

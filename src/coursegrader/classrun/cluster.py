@@ -245,9 +245,6 @@ def run_on_cluster(app, course_root: Path, assignment: str, students: list[str],
     from distributed.scheduler import KilledWorker
 
     db_url = app.coursedir.db_url
-    if db_url.startswith("sqlite"):
-        raise SystemExit("course autograde --scheduler: the workers need a gradebook they can all reach; "
-                         "set NBGRADER_DB_URL (or --db-url) to a PostgreSQL URL")
     coursedir = app.coursedir
     todo = []
     for student in students:
@@ -304,8 +301,11 @@ def run_on_cluster(app, course_root: Path, assignment: str, students: list[str],
                 except Exception as error:  # noqa: BLE001 — the scheduler gone, or a task that raised
                     if not _scheduler_reachable(client):
                         raise ClusterLost(_lost_message(scheduler, len(done), len(todo))) from None
-                    outcome, graded = Outcome(student, "failed", time.monotonic() - sent_at[student], "",
-                                              f"the cluster could not grade it ({first_line(error)})"), b""
+                    reason = f"the cluster could not grade it ({first_line(error)})"
+                    if isinstance(error, ImportError):  # a worker that joined without this project's code
+                        reason = (f"the worker that took it cannot run this project's code ({first_line(error)}): "
+                                  "install this project's environment there (`make venv`) and start `dask worker` from it")
+                    outcome, graded = Outcome(student, "failed", time.monotonic() - sent_at[student], "", reason), b""
                 _receive(app, course_root, assignment, outcome, graded)
                 attempts = len(starts[student])
                 if attempts > 1:
