@@ -236,12 +236,8 @@ class _Call:
     killed_because: str | None = None
 
 
-def _preload() -> object | None:
-    """What every call would otherwise import again: nbgrader, the grading pipeline; and the kernel factory."""
-    import gc
-    import warnings
-
-    warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings
+def _import_the_pipeline() -> None:
+    """nbgrader, the grading pipeline that nbgrader_config.py names, the gradebook's drivers, the labs' checks."""
     import nbgrader.apps  # noqa: F401
     import nbgrader.converters  # noqa: F401
     import nbgrader.preprocessors  # noqa: F401
@@ -257,7 +253,6 @@ def _preload() -> object | None:
     import coursegrader.classrun.grade  # noqa: F401
     import coursegrader.run.provisioner  # noqa: F401
     import numpy.random  # noqa: F401
-    from coursegrader import speedups
     from coursegrader.labs import grading_checks
     from coursekit.lab import all_labs
 
@@ -269,6 +264,38 @@ def _preload() -> object | None:
             pass
     for lab in all_labs():
         grading_checks(lab)  # each lab's hidden checks
+
+
+def _preload() -> object | None:
+    """What every call would otherwise import or compile again; and the kernel factory, which this process
+    starts from its main thread (the factory dies with the thread that started it: PR_SET_PDEATHSIG) while
+    another imports the pipeline, so the two take one start's time on two cores."""
+    import gc
+    import warnings
+
+    warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings
+    failed: list[BaseException] = []
+
+    def import_the_pipeline():
+        try:
+            _import_the_pipeline()
+        except BaseException as error:  # noqa: BLE001 — raised again below, in the main thread
+            failed.append(error)
+
+    importer = threading.Thread(target=import_the_pipeline)
+    importer.start()
+    factory = None
+    try:
+        if os.geteuid() == 0:  # forked kernels need root (coursegrader.run.executor)
+            from coursegrader.run.factory import KernelFactory
+
+            factory = KernelFactory()
+    finally:
+        importer.join()  # a single thread again before any fork
+    if failed:
+        raise failed[0]
+    from coursegrader import speedups
+
     speedups.install()
     # What every child would otherwise compile again (~0.1 s each): the schema of each kind of output,
     # which speedups compiles on first use, and nbformat's own validator of whole notebooks.
@@ -285,11 +312,6 @@ def _preload() -> object | None:
         check_available()  # cached for the process: each child would start a sandbox to check it (0.2 s of CPU)
     except Exception:  # noqa: BLE001 — each call then says why, through the intake's own check
         pass
-    factory = None
-    if os.geteuid() == 0:  # forked kernels need root (coursegrader.run.executor)
-        from coursegrader.run.factory import KernelFactory
-
-        factory = KernelFactory()
     gc.collect()
     gc.freeze()  # what was imported lives as long as the server: children need not copy it for the collector
     return factory
