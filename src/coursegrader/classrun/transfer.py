@@ -52,7 +52,7 @@ class PackLimits:
     """Beyond what the intake and the sandbox allow a submission (16 folders deep, 10,000 entries, 256 MiB),
     so the other side sees everything they would judge."""
 
-    max_depth: int = 32
+    max_depth: int = 128
     max_entries: int = 20_000
     max_bytes: int = 1024 * 2**20
     max_path_bytes: int = 2048  # of a path inside the archive
