@@ -6,6 +6,8 @@
    cost of starting one Jupyter kernel, the floor of what `nbgrader autograde` pays per notebook.
 3. Grading a class of 200: `nbgrader autograde` against `course autograde --jobs 2`, the floor of
    plain scripts, and peak memory at 50 and 200 submissions (benchmarks/class_grading.py).
+4. A process per submission, as `course autograde --scheduler` grades: in-process grading against the
+   grading server's forks, on the same submissions (benchmarks/isolation.py).
 
     make benchmarks            # or: .venv/bin/python -m benchmarks
 """
@@ -106,9 +108,10 @@ def grading_benchmark() -> None:
 
 
 if __name__ == "__main__":
-    from benchmarks import class_grading
+    from benchmarks import class_grading, isolation
 
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     attention_benchmark()
     grading_benchmark()
     class_grading.run()
+    isolation.run()
