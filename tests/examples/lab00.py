@@ -389,6 +389,20 @@ except Exception as error:
     print("pypi.org", repr(error))
 '''
 
+WRITE_ODD_FILES = '''
+# Leave in its own folder what a grader must never follow or carry: links out of it, a FIFO, a deep tree.
+import os
+os.symlink("/etc/passwd", "passwd-link.txt")
+os.symlink("..", "up")
+os.mkfifo("pipe")
+deep = "/".join(["d"] * 100)
+os.makedirs(deep)
+with open(deep + "/bottom.txt", "w") as bottom:
+    bottom.write("the bottom of a tree 100 folders deep")
+with open("big.bin", "wb") as big:
+    big.write(b"x" * 3_000_000)
+'''
+
 READ_GRADER_PACKAGE = '''
 # Find the hidden checks and the reference solution, and print them.
 import importlib, os, sys
@@ -559,6 +573,9 @@ EXAMPLES: dict[str, Example] = {
     "isolation_network": Example(
         "correct, and tries the grading machine's ports and the internet",
         NONE, kind="isolation", append={"block_e": REACH_NETWORK}),
+    "isolation_writes_odd_files": Example(
+        "correct, and leaves links out of its folder, a FIFO and a tree 100 folders deep in it",
+        NONE, kind="isolation", append={"block_e": WRITE_ODD_FILES}),
     "isolation_grader_package": Example(
         "correct, and looks for the hidden checks and reference solution to print them",
         NONE, kind="isolation", append={"block_e": READ_GRADER_PACKAGE}),
