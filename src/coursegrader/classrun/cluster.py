@@ -1,8 +1,8 @@
 """``course autograde --scheduler ADDRESS``: the same grading, on the workers of a Dask cluster.
 
 The workers share no folder with the instructor. Each task carries what grading one submission needs,
-as bytes (``coursegrader.classrun.transfer``): the course's files, scattered once to every worker, and
-the submission folder as the student left it. On the worker, the submission is graded in a process of
+as bytes (``coursegrader.classrun.transfer``): the course's files and the submission folder as the
+student left it. On the worker, the submission is graded in a process of
 its own, forked for it from the worker's grading server (``coursegrader.classrun.gradeserver``),
 whatever the number of threads or processes the worker was started with: two submissions never share
 a process, so nothing one grading changes process-wide (working directory, environment, loggers)
@@ -271,7 +271,9 @@ def run_on_cluster(app, course_root: Path, assignment: str, students: list[str],
     with client:
         check_workers(client, app, scheduler)
         client.subscribe_topic(EVENTS, started)
-        files = client.scatter(course_files(app, course_root, assignment), broadcast=True, hash=False)
+        # in each task, not scattered: data scattered to workers is lost with them, and a task whose worker died
+        # must find what it needs on whichever worker takes it (the restarted one, when there was only one)
+        files = course_files(app, course_root, assignment)
         futures = {}
         sent_at: dict[str, float] = {}
         for student in todo:
