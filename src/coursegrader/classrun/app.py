@@ -31,7 +31,7 @@ def check_gradebook(db_url: str, assignment: str) -> None:
     from nbgrader.api import Gradebook, MissingEntry
     from sqlalchemy.exc import DBAPIError, NoSuchModuleError
 
-    from coursegrader.classrun.grade import gradebook_unreachable, shown_url
+    from coursegrader.classrun.grade import explain, gradebook_unreachable, shown_url
 
     try:
         with Gradebook(db_url) as gradebook:
@@ -42,6 +42,10 @@ def check_gradebook(db_url: str, assignment: str) -> None:
                          "NBGRADER_DB_URL or --db-url), then grade again") from None
     except (DBAPIError, NoSuchModuleError, ModuleNotFoundError) as error:
         raise SystemExit(f"course autograde: {gradebook_unreachable(error, db_url)}") from None
+    except FileNotFoundError as error:
+        if error.filename != "alembic":
+            raise
+        raise SystemExit(f"course autograde: {explain(error, assignment, db_url)}") from None
 
 
 def submitted_students(app, assignment: str, only: Iterable[str] = ()) -> list[str]:

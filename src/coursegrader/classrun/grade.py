@@ -188,6 +188,9 @@ def explain(exception: BaseException, assignment: str, db_url: str) -> str:
         if isinstance(cause, ModuleNotFoundError):
             return (f"{host} lacks a module grading needs ({cause.name}): install this project's environment "
                     "there (`make venv`) and run the grading from it")
+        if isinstance(cause, FileNotFoundError) and cause.filename == "alembic":
+            return ("nbgrader runs `alembic` by name to set up a new gradebook, and it is not on PATH: activate "
+                    "this project's environment first (`source .venv/bin/activate`)")
     return f"{first_line(exception)} (the traceback is in the log)"
 
 
