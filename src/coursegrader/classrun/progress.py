@@ -23,9 +23,9 @@ def progress_reporter(console, total: int):
             if outcome.status in counts:
                 counts[outcome.status] += 1
             if outcome.status == "failed":
-                progress.console.print(Text(f"✗ {outcome.student}: {outcome.error}", style="red"))
+                progress.console.print(Text(f"✗ {outcome.student}: {outcome.error}", style="red"), soft_wrap=True)
             if outcome.note:
-                progress.console.print(f"! {outcome.student}: {outcome.note}", markup=False, highlight=False)
+                progress.console.print(f"! {outcome.student}: {outcome.note}", markup=False, highlight=False, soft_wrap=True)
             progress.update(task, advance=1, **counts)
 
         return progress, report
@@ -42,7 +42,7 @@ def progress_reporter(console, total: int):
         mark = {"graded": "✓", "failed": "✗", "skipped": "·"}[outcome.status]
         console.print(f"  [{done['count']}/{total}] {mark} {outcome.student} ({outcome.seconds:.1f} s)"
                       f"{': ' + outcome.error if outcome.error else ''}{' (' + outcome.note + ')' if outcome.note else ''}"
-                      f" · {done['failed']} failed · ETA {left:.0f} s", markup=False, highlight=False)
+                      f" · {done['failed']} failed · ETA {left:.0f} s", markup=False, highlight=False, soft_wrap=True)
 
     class Quiet:
         def __enter__(self):
