@@ -494,6 +494,9 @@ def serve(spool: Path) -> None:
             finish(pid, status)
         if factory is not None:
             factory.close()
+        from coursegrader.files.trees import remove_tree
+
+        remove_tree(spool)  # its caller may have died without removing it
 
 
 if __name__ == "__main__":
