@@ -11,6 +11,8 @@
    --jobs 2`'s cost per submission (benchmarks/watch_latency.py).
 5. What a hostile submission costs the grading process, before and after the intake's limits
    (benchmarks/intake.py).
+6. A process per submission, as `course autograde --scheduler` grades: in-process grading against the
+   grading server's forks, on the same submissions (benchmarks/isolation.py).
 
     make benchmarks            # or: .venv/bin/python -m benchmarks
 """
@@ -111,7 +113,7 @@ def grading_benchmark() -> None:
 
 
 if __name__ == "__main__":
-    from benchmarks import class_grading, intake, watch_latency
+    from benchmarks import class_grading, intake, isolation, watch_latency
 
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
     attention_benchmark()
@@ -120,3 +122,4 @@ if __name__ == "__main__":
     watch_latency.run()
     print("\n5. what a hostile submission costs the grading process (benchmarks/intake.py)")
     intake.run()
+    isolation.run()

@@ -1,27 +1,87 @@
-"""`course autograde --scheduler` on a real Dask cluster, with a real PostgreSQL gradebook.
+"""`course autograde --scheduler` on a real Dask cluster, with a real PostgreSQL gradebook: never a wrong grade.
 
-The suite starts a throwaway PostgreSQL server (Debian's package: initdb and pg_ctl, installed by
-scripts/install_system_deps.sh) and a Dask scheduler with two worker processes, grades the same
-class as tests/assignment/test_parallel.py, and compares the shared gradebook with the one
-`nbgrader autograde` left on this machine.
+The module starts a throwaway PostgreSQL server (Debian's package: initdb and pg_ctl, installed by
+scripts/install_system_deps.sh), reached by its plain ``postgresql://`` URL, and a Dask scheduler; each
+test starts the workers it needs with the README's command (``dask worker ADDRESS``, with the flags it
+names). Each layout grades a class that mixes correct work, realistic mistakes and hostile submissions
+(links, FIFOs, odd names, huge printouts, code that writes links, FIFOs and a deep tree into its own
+folder), and the shared gradebook, the autograded notebooks and the autograded folders must be what
+`nbgrader autograde` leaves on this machine:
+
+- one worker process with two threads (a worker runs as many tasks at once as it has threads), and two
+  worker processes; in each, the worker process grading a submission is killed (SIGKILL) half-way: its
+  submissions are graded again, by the restarted process or the other one, once each in the gradebook,
+  and the summary says so;
+- a scheduler that goes away: the command stops, saying so, non-zero; run again, it grades the rest;
+- workers that cannot grade (no sandbox, not this project's code), a gradebook without the assignment,
+  a gradebook on this machine's disk: the run stops before grading, saying what to do.
 """
 
+from __future__ import annotations
+
+import copy
 import glob
 import os
 import pwd
+import re
 import shutil
+import signal
 import socket
+import stat
 import subprocess
+import sys
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
+import psutil
 import pytest
 
-from coursegrader.commands.nbgrader import run_nbgrader
-from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, make_course
+from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
+from tests.assignment.conftest import ASSIGNMENT, CLASS, TEST_LIMITS, make_course, run_course
 from tests.assignment.gradebooks import gradebook_content, graded_notebooks
-from tests.assignment.conftest import CLASS, course_with_class, run_course
 from tests.examples.lab00 import BANK
+
+DASK = str(Path(sys.executable).parent / "dask")
+# The worker commands of the README's "Large courses", as the tests run them: a thread per core, or processes.
+README_WORKERS = re.findall(r"^dask worker tcp://scheduler\.example\.org:8786 (.*?)\s+#",
+                            (Path(__file__).resolve().parents[2] / "README.md").read_text(), flags=re.MULTILINE)
+THREADS, PROCESSES = (flags.split() for flags in README_WORKERS)
+assert "--nthreads" in THREADS and "--nworkers" not in THREADS and "--nworkers" in PROCESSES
+
+# Part of the class graded both ways by tests/assignment/conftest.py (graded_both_ways: its nbgrader
+# gradebook is the reference): correct work, mistakes, the Spanish edition, tampering, odd submissions.
+CLUSTER_CLASS = ["solution", "untouched_release", "pe_after_attention_es", "tamper_deleted_tests", "block_raises",
+                 "bad_misnamed_notebook", "bad_folder_is_file", "forge_exit_kernel"]
+# Hostile ones, graded on this machine by `nbgrader autograde` in tests/assignment/conftest.py (adversarial_course,
+# shared with test_adversarial.py): links, FIFOs, odd names, huge printouts, and code that leaves links, a FIFO
+# and a tree 100 folders deep in its own folder.
+HOSTILE = ["bad_links", "bad_fifo", "bad_odd_files", "bad_folder_is_link", "bad_notebook_is_link", "bad_timestamp",
+           "bounds_prints_300_mb", "isolation_writes_odd_files"]
+SLOW = "honest_slow"  # correct, pausing 2 s in every block: a worker killed while it grades this is half-way
+assert set(CLUSTER_CLASS) <= set(CLASS) and set(HOSTILE) | {SLOW} <= set(BANK.names(folder="adversarial"))
+
+
+def place(name: str, course: Path) -> None:
+    BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
+
+
+def tree_of(course: Path, student: str) -> dict[str, str]:
+    """An autograded folder: relative path -> kind."""
+    top = course / "autograded" / student / ASSIGNMENT
+    kinds = {}
+    for folder, folders, files in os.walk(top):
+        for name in folders + files:
+            mode = os.lstat(os.path.join(folder, name)).st_mode
+            relative = re.sub(r"unreadable-[0-9T]+$", "unreadable-<when>", os.path.relpath(os.path.join(folder, name), top))
+            kinds[relative] = (
+                "dir" if stat.S_ISDIR(mode) else "file" if stat.S_ISREG(mode) else "link or special")
+    return kinds
+
+
+# -----------------------------------------------------------------------------
+# PostgreSQL, Dask
 
 
 def free_port() -> int:
@@ -31,8 +91,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def postgres_url():
-    """A PostgreSQL server of its own, on a Unix socket, for the length of this module."""
+def new_database():
+    """A PostgreSQL server of its own, on a Unix socket, for this module; each call makes a database, and
+    returns its plain postgresql:// URL (SQLAlchemy's psycopg 3)."""
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
     assert binaries, "PostgreSQL is not installed: run `make system-deps` (scripts/install_system_deps.sh)"
     bin_dir = Path(binaries[-1])
@@ -46,44 +107,309 @@ def postgres_url():
     run(bin_dir / "initdb", "-D", folder / "data", "-A", "trust", "-U", "postgres")
     run(bin_dir / "pg_ctl", "-D", folder / "data", "-l", folder / "server.log", "-w",
         "-o", f"-k {folder} -p {port} -h ''", "start")
+
+    def make(name: str) -> str:
+        run(bin_dir / "createdb", "-h", folder, "-p", port, "-U", "postgres", name)
+        return f"postgresql://postgres@/{name}?host={folder}&port={port}"
+
     try:
-        run(bin_dir / "createdb", "-h", folder, "-p", port, "-U", "postgres", "gradebook")
-        yield f"postgresql+psycopg2://postgres@/gradebook?host={folder}&port={port}"
+        yield make
     finally:
         run(bin_dir / "pg_ctl", "-D", folder / "data", "-m", "immediate", "stop")
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
+def _stop(process: subprocess.Popen) -> None:
+    """Stop a `dask` command we started, and every process it started (its own session)."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+@contextmanager
 def dask_scheduler():
-    from distributed import LocalCluster
+    port = free_port()
+    process = subprocess.Popen([DASK, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    address = f"tcp://127.0.0.1:{port}"
+    try:
+        for _ in range(600):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert process.poll() is None, "dask scheduler ended"
+            time.sleep(0.1)
+        yield process, address
+    finally:
+        _stop(process)
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        yield cluster.scheduler_address
+
+@contextmanager
+def dask_workers(address: str, *flags: str, processes: int = 1, env: dict | None = None):
+    """`dask worker ADDRESS FLAGS`, as the README has instructors start it; waits until its processes joined."""
+    from distributed import Client
+
+    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
+    environment.update(env or {})
+    process = None
+    try:
+        with Client(address, timeout=30) as client:
+            before = set(client.scheduler_info()["workers"])
+            process = subprocess.Popen([DASK, "worker", address, *flags], env=environment, stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL, start_new_session=True)
+            client.wait_for_workers(len(before) + processes, timeout=120)
+        yield process
+    finally:
+        if process is not None:
+            _stop(process)
 
 
-def test_a_dask_cluster_with_postgres_leaves_the_gradebook_nbgrader_leaves(graded_both_ways, postgres_url,
-                                                                          dask_scheduler, tmp_path):
-    by_nbgrader, *_ = graded_both_ways
+@pytest.fixture(scope="module")
+def scheduler():
+    with dask_scheduler() as (_, address):
+        yield address
+
+
+def cluster_course(folder: Path, db_url: str, names: list[str]) -> Path:
+    course = make_course(folder, TEST_LIMITS)
+    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={db_url}"], course)
+    for name in names:
+        place(name, course)
+    return course
+
+
+def expected_gradebook(graded_both_ways, adversarial_course, names: list[str]) -> dict:
+    by_nbgrader = graded_both_ways[0]
+    reference = gradebook_content(f"sqlite:///{adversarial_course.course / 'gradebook.db'}", ASSIGNMENT)
+    reference.update(gradebook_content(f"sqlite:///{by_nbgrader / 'gradebook.db'}", ASSIGNMENT))
+    return {name: reference[name] for name in names}
+
+
+def expected_notebooks(graded_both_ways, adversarial_course, names: list[str]) -> dict:
+    notebooks = {**graded_notebooks(adversarial_course.course, ASSIGNMENT),
+                 **graded_notebooks(graded_both_ways[0], ASSIGNMENT)}
+    return {path: notebook for path, notebook in notebooks.items() if path.split("/")[1] in names}
+
+
+def reference_course(graded_both_ways, adversarial_course, student: str) -> Path:
+    return adversarial_course.course if student in [*HOSTILE, SLOW] else graded_both_ways[0]
+
+
+def autograde_on(course: Path, scheduler: str, db_url: str, *extra: str) -> subprocess.CompletedProcess:
+    return run_course(["autograde", ASSIGNMENT, "--scheduler", scheduler, *extra], course, env={"NBGRADER_DB_URL": db_url})
+
+
+def grades_per_cell(db_url: str) -> list[int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            return [row[0] for row in connection.execute(text("SELECT count(*) FROM grade GROUP BY notebook_id, cell_id"))]
+    finally:
+        engine.dispose()
+
+
+# -----------------------------------------------------------------------------
+# worker layouts, each with a worker process killed while it grades
+
+
+# On a worker (Client.run): its process id, and the tasks it is running now. A lambda, pickled by value: the
+# workers cannot import this module.
+_executing = lambda dask_worker: (os.getpid(), [str(task.key) for task in dask_worker.state.executing])  # noqa: E731
+
+
+def _grading_worker(client, student: str) -> tuple[int, list[int]] | None:
+    """The worker process grading ``student`` now: its pid, and its grading server's processes (the server and
+    its children), once the server has forked a process for it — or None."""
+    for pid, keys in client.run(_executing).values():
+        if any(f"-{student}-" in key for key in keys):
+            servers = [child for child in psutil.Process(pid).children() if "gradeserver" in " ".join(child.cmdline())]
+            grading = [grandchild.pid for server in servers for grandchild in server.children()
+                       if "zygote" not in " ".join(grandchild.cmdline())]
+            if grading:
+                return pid, [server.pid for server in servers] + grading
+    return None
+
+
+def autograde_killing_a_worker(course: Path, scheduler: str, db_url: str) -> tuple[int, str]:
+    """`course autograde --scheduler`, with the worker process that grades the slow submission killed (SIGKILL)
+    half-way through it; its exit status and output. The killed worker's grading processes must end with it."""
+    from distributed import Client
+
+    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
+    environment["NBGRADER_DB_URL"] = db_url
+    command = subprocess.Popen([sys.executable, "-m", "coursegrader.commands.cli", "autograde", ASSIGNMENT,
+                                "--scheduler", scheduler], cwd=course, env=environment, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        killed = None
+        deadline = time.monotonic() + 300
+        with Client(scheduler, timeout=30) as client:
+            while killed is None and time.monotonic() < deadline and command.poll() is None:
+                killed = _grading_worker(client, SLOW)
+                time.sleep(0.2)
+        assert killed, "the slow submission should be graded by a worker process"
+        time.sleep(2)  # half-way through its notebook (it pauses 2 s in each block)
+        os.kill(killed[0], signal.SIGKILL)
+        output, _ = command.communicate(timeout=600)
+    finally:
+        if command.poll() is None:
+            command.kill()
+    time.sleep(1)
+    assert not [pid for pid in killed[1] if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    return command.returncode, output
+
+
+def assert_graded_once_each_as_nbgrader_did(returncode: int, output: str, names: list[str], db_url: str, course: Path,
+                                            graded_both_ways, adversarial_course) -> None:
+    assert returncode == 0, output
+    assert f"{len(names)} graded, 0 failed" in output, output
+    assert "graded again after their worker was lost" in output and SLOW in output.split("worker was lost:")[-1]
+    progress = [line for line in output.splitlines() if line.strip().startswith("[")]
+    assert sorted(line.split()[2] for line in progress) == names  # each reported once
+    assert set(grades_per_cell(db_url)) == {1}  # one grade per cell and submission, never two
+    expected = expected_gradebook(graded_both_ways, adversarial_course, names)
+    graded = gradebook_content(db_url, ASSIGNMENT)
+    for student in names:
+        assert graded.get(student) == expected[student], student  # every cell's score and comment
+    expected = expected_notebooks(graded_both_ways, adversarial_course, names)
+    graded = graded_notebooks(course, ASSIGNMENT)
+    assert sorted(graded) == sorted(expected)
+    for path in expected:
+        assert graded[path] == expected[path], path
+
+
+def test_a_worker_process_with_two_threads_grades_as_nbgrader_even_killed_and_restarted(
+        graded_both_ways, adversarial_course, new_database, scheduler, tmp_path):
+    names = sorted({*CLUSTER_CLASS, *HOSTILE, SLOW})
+    db_url = new_database("two_threads")
+    course = cluster_course(tmp_path / "course", db_url, names)
+    with dask_workers(scheduler, *THREADS):  # its one process restarted by the worker's nanny once killed
+        returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
+        assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways,
+                                                adversarial_course)
+        for student in names:
+            graded = tree_of(course, student)
+            assert graded == tree_of(reference_course(graded_both_ways, adversarial_course, student), student), student
+            assert "link or special" not in graded.values(), student
+        assert "d/" * 99 + "d/bottom.txt" in tree_of(course, "isolation_writes_odd_files")
+        assert not (course / "gradebook.db").exists()  # nothing went to a local gradebook
+
+        again = autograde_on(course, scheduler, db_url)
+        assert f"0 graded, 0 failed, {len(names)} skipped" in again.stdout, again.stdout + again.stderr
+
+
+def test_two_worker_processes_grade_as_nbgrader_the_other_taking_over_from_one_killed(
+        graded_both_ways, adversarial_course, new_database, scheduler, tmp_path):
+    names = sorted({*CLUSTER_CLASS, SLOW})
+    db_url = new_database("two_processes")
+    course = cluster_course(tmp_path / "course", db_url, names)
+    processes = int(PROCESSES[PROCESSES.index("--nworkers") + 1])
+    with dask_workers(scheduler, *PROCESSES, processes=processes):
+        returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
+    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways,
+                                            adversarial_course)
+
+
+# -----------------------------------------------------------------------------
+# faults of the whole run
+
+
+def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
+        graded_both_ways, adversarial_course, new_database, scheduler, tmp_path):
+    names = ["bad_date", SLOW, "solution"]
+    db_url = new_database("resumed")
+    course = cluster_course(tmp_path / "course", db_url, names)
+    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
+    environment["NBGRADER_DB_URL"] = db_url
+    with dask_scheduler() as (lost, address), dask_workers(address, *THREADS):
+        command = subprocess.Popen([sys.executable, "-m", "coursegrader.commands.cli", "autograde", ASSIGNMENT,
+                                    "--scheduler", address], cwd=course, env=environment, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        lines = []
+        for line in command.stdout:
+            lines.append(line)
+            if "[1/3]" in line:
+                os.kill(lost.pid, signal.SIGKILL)
+        command.wait(120)
+    first = "".join(lines)
+    assert command.returncode != 0, first
+    stopped = re.search(f"course autograde stopped: the Dask scheduler at {address} went away after ([12]) of 3", first)
+    assert stopped and "run the same command again" in first, first
+    done = int(stopped.group(1))
+
+    with dask_workers(scheduler, *THREADS):
+        second = autograde_on(course, scheduler, db_url)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert f"{3 - done} graded, 0 failed, {done} skipped" in second.stdout, second.stdout  # each graded once
+    assert gradebook_content(db_url, ASSIGNMENT) == expected_gradebook(graded_both_ways, adversarial_course, names)
+    assert graded_notebooks(course, ASSIGNMENT) == expected_notebooks(graded_both_ways, adversarial_course, names)
+
+
+def test_workers_that_cannot_grade_stop_the_run_before_it_starts_saying_what_to_do(scheduler, new_database, tmp_path):
+    db_url = new_database("refused")
+    course = cluster_course(tmp_path / "course", db_url, ["solution"])
+    impostor = tmp_path / "impostor"
+    (impostor / "coursegrader").mkdir(parents=True)
+    (impostor / "coursegrader" / "__init__.py").write_text("")  # another coursegrader, without this project's code
+    with dask_workers(scheduler, "--nthreads", "1", env={"PATH": "/nonexistent"}), \
+            dask_workers(scheduler, "--nthreads", "1", env={"PYTHONPATH": str(impostor)}):
+        result = autograde_on(course, scheduler, db_url)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0 and "0 graded" not in output, output
+    assert "cannot start a sandbox" in output and "install bubblewrap there" in output
+    assert "cannot run this project's code" in output and "start `dask worker` from it" in output
+    assert not (course / "autograded").exists()
+
+
+def test_a_gradebook_without_the_assignment_is_named_with_the_fix(scheduler, new_database, tmp_path):
+    # psycopg2's form of the URL: it works as it did, beside the plain one (psycopg 3) the other tests use
+    db_url = new_database("never_generated").replace("postgresql://", "postgresql+psycopg2://")
     course = make_course(tmp_path / "course", TEST_LIMITS)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={postgres_url}"], course)
-    for name in CLASS:
-        BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
-    result = run_course(["autograde", ASSIGNMENT, "--scheduler", dask_scheduler], course,
-                        env={"NBGRADER_DB_URL": postgres_url})
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert f"{len(CLASS)} graded, 0 failed" in result.stdout
-    expected = gradebook_content(f"sqlite:///{by_nbgrader / 'gradebook.db'}", ASSIGNMENT)
-    assert gradebook_content(postgres_url, ASSIGNMENT) == expected
-    assert graded_notebooks(course, ASSIGNMENT) == graded_notebooks(by_nbgrader, ASSIGNMENT)
-    assert not (course / "gradebook.db").exists()  # nothing went to a local gradebook
-
-    again = run_course(["autograde", ASSIGNMENT, "--scheduler", dask_scheduler], course,
-                       env={"NBGRADER_DB_URL": postgres_url})
-    assert f"0 graded, 0 failed, {len(CLASS)} skipped" in again.stdout
+    place("solution", course)
+    result = autograde_on(course, scheduler, db_url)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"assignment {ASSIGNMENT} is not in the gradebook postgresql+psycopg2://" in output
+    assert f"run `nbgrader generate_assignment {ASSIGNMENT} --force` against that gradebook" in output
+    assert "above traceback" not in output
 
 
-def test_a_cluster_needs_a_shared_gradebook(dask_scheduler, tmp_path):
-    course = course_with_class(tmp_path / "course", ["solution"])
-    result = run_course(["autograde", ASSIGNMENT, "--scheduler", dask_scheduler], course)
+def test_a_cluster_needs_a_shared_gradebook(scheduler, tmp_path):
+    course = make_course(tmp_path / "course", TEST_LIMITS)
+    place("solution", course)
+    result = run_course(["autograde", ASSIGNMENT, "--scheduler", scheduler], course)
     assert result.returncode != 0 and "PostgreSQL URL" in result.stdout + result.stderr
+
+
+def test_a_worker_unlike_this_machine_is_named_with_what_differs(monkeypatch):
+    from types import SimpleNamespace
+
+    from traitlets.config import Config
+
+    from coursegrader.classrun import cluster
+
+    ours = cluster.environment()
+    theirs = copy.deepcopy(ours)
+    theirs["packages"]["numpy"] = "1.0.0"
+    theirs["project"] = "another"
+
+    class Client:
+        def wait_for_workers(self, count, timeout):
+            pass
+
+        def run(self, function, *args, on_error):
+            return {"tcp://10.0.0.9:4000": {**theirs, "host": "grader9", "sandbox": None},
+                    "tcp://10.0.0.8:4000": {**ours, "host": "grader8", "sandbox": None}}
+
+    with pytest.raises(SystemExit) as stopped:
+        cluster.check_workers(Client(), SimpleNamespace(config=Config()), "tcp://scheduler:8786")
+    message = str(stopped.value)
+    assert "tcp://10.0.0.9:4000 (grader9) would not grade as this machine does" in message
+    assert f"numpy 1.0.0 there, {ours['packages']['numpy']} here" in message and "another version of this project" in message
+    assert "10.0.0.8" not in message

@@ -499,6 +499,20 @@ with open("found.txt", "w") as handle:
 print("\\n".join(found)[:20000])
 '''
 
+WRITE_ODD_FILES = '''
+# Leave in its own folder what a grader must never follow or carry: links out of it, a FIFO, a deep tree.
+import os
+os.symlink("/etc/passwd", "passwd-link.txt")
+os.symlink("..", "up")
+os.mkfifo("pipe")
+deep = "/".join(["d"] * 100)
+os.makedirs(deep)
+with open(deep + "/bottom.txt", "w") as bottom:
+    bottom.write("the bottom of a tree 100 folders deep")
+with open("big.bin", "wb") as big:
+    big.write(b"x" * 3_000_000)
+'''
+
 READ_GRADER_PACKAGE = '''
 # Find the hidden checks and the reference solution, and print them.
 import importlib, os, sys
@@ -751,6 +765,9 @@ EXAMPLES: dict[str, Example] = {
     "isolation_grading_notebook": Example(
         "correct, and reads its folder, IPython's history and every process for the marking scheme and hidden tests",
         NONE, kind="isolation", append={"block_e": LOOK_FOR_GRADER_TEXT}),
+    "isolation_writes_odd_files": Example(
+        "correct, and leaves links out of its folder, a FIFO and a tree 100 folders deep in it",
+        NONE, kind="isolation", append={"block_e": WRITE_ODD_FILES}),
     "isolation_grader_package": Example(
         "correct, and looks for the hidden checks and reference solution to print them",
         NONE, kind="isolation", append={"block_e": READ_GRADER_PACKAGE}),

@@ -24,6 +24,30 @@ def make_app(course_root: Path, assignment: str, force: bool = False, extra: Ite
     return app
 
 
+def check_gradebook(db_url: str, assignment: str) -> None:
+    """Before grading anything: the gradebook opens from here and holds ``assignment``; otherwise stop the run
+    with one line that names the cause and the fix (nbgrader would fail every submission, each saying only
+    "see the above traceback")."""
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy.exc import DBAPIError, NoSuchModuleError
+
+    from coursegrader.classrun.grade import explain, gradebook_unreachable, shown_url
+
+    try:
+        with Gradebook(db_url) as gradebook:
+            gradebook.find_assignment(assignment)
+    except MissingEntry:
+        raise SystemExit(f"course autograde: assignment {assignment} is not in the gradebook {shown_url(db_url)}: run "
+                         f"`nbgrader generate_assignment {assignment} --force` against that gradebook (with the same "
+                         "NBGRADER_DB_URL or --db-url), then grade again") from None
+    except (DBAPIError, NoSuchModuleError, ModuleNotFoundError) as error:
+        raise SystemExit(f"course autograde: {gradebook_unreachable(error, db_url)}") from None
+    except FileNotFoundError as error:
+        if error.filename != "alembic":
+            raise
+        raise SystemExit(f"course autograde: {explain(error, assignment, db_url)}") from None
+
+
 def submitted_students(app, assignment: str, only: Iterable[str] = ()) -> list[str]:
     """Every student with something in submitted/<student>/<assignment> (a folder, or anything else)."""
     coursedir = app.coursedir

@@ -4,9 +4,12 @@ Each submission is graded by nbgrader's own ``Autograde`` converter, configured 
 ``nbgrader_config.py`` exactly as ``nbgrader autograde`` configures it, so the gradebook and the
 autograded notebooks are the same. What differs is how the work is spread:
 
+- the gradebook is checked first (``check_gradebook``): one that cannot be reached, or that does not
+  hold the assignment, stops the run at once, saying what to do;
 - nbgrader is imported once, here; the worker processes are forked from this one, one submission
   at a time each (``--jobs``, the machine's cores by default), or the submissions go to the workers
-  of a Dask cluster (``--scheduler``, ``coursegrader.classrun.cluster``);
+  of a Dask cluster (``--scheduler``, ``coursegrader.classrun.cluster``), where each is graded in a
+  process of its own;
 - each worker forks its kernels from a factory that imported the kernel and the labs' libraries
   once (``coursegrader.run.factory``), into a bubblewrap sandbox per submission;
 - a worker that dies or runs past its deadline is replaced, and its submission reported as failed;
@@ -26,7 +29,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursegrader.classrun.app import make_app, submitted_students
+from coursegrader.classrun.app import check_gradebook, make_app, submitted_students
 from coursegrader.classrun.grade import Outcome
 from coursegrader.classrun.pool import LocalPool
 from coursegrader.classrun.progress import progress_reporter
@@ -39,6 +42,7 @@ class Summary:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
     log_path: Path | None = None
+    stopped: str | None = None  # why the run ended before every submission was graded (the scheduler went away)
 
     def count(self, status: str) -> int:
         return sum(outcome.status == status for outcome in self.outcomes)
@@ -55,7 +59,12 @@ def autograde(course_root: Path, assignment: str, console, jobs: int | None = No
     find_lab(assignment)
     extra = [f"--CourseDirectory.db_url={db_url}"] if db_url else []
     app = make_app(course_root, assignment, force, extra)
-    SandboxedExecute(config=app.config).refuse_unless_sandboxed()
+    if scheduler and app.coursedir.db_url.startswith("sqlite"):
+        raise SystemExit("course autograde --scheduler: the workers need a gradebook they can all reach; "
+                         "set NBGRADER_DB_URL (or --db-url) to a PostgreSQL URL")
+    check_gradebook(app.coursedir.db_url, assignment)
+    if not scheduler:
+        SandboxedExecute(config=app.config).refuse_unless_sandboxed()  # on a cluster, each worker is asked
     todo = submitted_students(app, assignment, students)
     jobs = max(1, jobs or os.cpu_count() or 1)
     summary = Summary()
@@ -72,14 +81,19 @@ def autograde(course_root: Path, assignment: str, console, jobs: int | None = No
         def on_outcome(outcome: Outcome) -> None:
             summary.outcomes.append(outcome)
             log.write(f"\n===== {outcome.student}: {outcome.status} in {outcome.seconds:.2f} s"
-                      f"{' — ' + outcome.error if outcome.error else ''}\n{outcome.log}")
+                      f"{' — ' + outcome.error if outcome.error else ''}{' — ' + outcome.note if outcome.note else ''}"
+                      f"\n{outcome.log}")
             log.flush()
             report(outcome)
 
         if scheduler:
-            from coursegrader.classrun.cluster import run_on_cluster  # imports dask: only when asked for
+            from coursegrader.classrun.cluster import ClusterLost, run_on_cluster  # imports dask: only when asked for
 
-            run_on_cluster(app, course_root, assignment, todo, scheduler, force, on_outcome)
+            try:
+                run_on_cluster(app, course_root, assignment, todo, scheduler, force, deadline, on_outcome)
+            except ClusterLost as lost:
+                summary.stopped = str(lost)
+                log.write(f"\n===== stopped: {lost}\n")
         else:
             LocalPool(app, assignment, jobs, deadline).run(todo, on_outcome)
     summary.seconds = time.perf_counter() - started

@@ -9,6 +9,7 @@ from coursegrader.classrun.grade import Outcome
 
 def progress_reporter(console, total: int):
     """A rich progress bar on a terminal; a line per submission elsewhere (a log, a pipe)."""
+    from rich.text import Text
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     if console.is_terminal:
@@ -22,7 +23,9 @@ def progress_reporter(console, total: int):
             if outcome.status in counts:
                 counts[outcome.status] += 1
             if outcome.status == "failed":
-                progress.console.print(f"[red]✗ {outcome.student}: {outcome.error}[/]")
+                progress.console.print(Text(f"✗ {outcome.student}: {outcome.error}", style="red"), soft_wrap=True)
+            if outcome.note:
+                progress.console.print(f"! {outcome.student}: {outcome.note}", markup=False, highlight=False, soft_wrap=True)
             progress.update(task, advance=1, **counts)
 
         return progress, report
@@ -38,7 +41,8 @@ def progress_reporter(console, total: int):
         left = elapsed / done["count"] * (total - done["count"])
         mark = {"graded": "✓", "failed": "✗", "skipped": "·"}[outcome.status]
         console.print(f"  [{done['count']}/{total}] {mark} {outcome.student} ({outcome.seconds:.1f} s)"
-                      f"{': ' + outcome.error if outcome.error else ''} · {done['failed']} failed · ETA {left:.0f} s")
+                      f"{': ' + outcome.error if outcome.error else ''}{' (' + outcome.note + ')' if outcome.note else ''}"
+                      f" · {done['failed']} failed · ETA {left:.0f} s", markup=False, highlight=False, soft_wrap=True)
 
     class Quiet:
         def __enter__(self):

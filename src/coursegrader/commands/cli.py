@@ -84,8 +84,15 @@ def main(argv: list[str] | None = None) -> int:
                                 scheduler=args.scheduler, db_url=args.db_url)
             console.print(f"{summary.count('graded')} graded, {summary.count('failed')} failed, "
                           f"{summary.count('skipped')} skipped (already graded; --force grades them again) "
-                          f"in {summary.seconds:.1f} s; nbgrader's log: {summary.log_path.relative_to(root)}")
-            return 1 if summary.count("failed") else 0
+                          f"in {summary.seconds:.1f} s; nbgrader's log: {summary.log_path.relative_to(root)}",
+                          markup=False, highlight=False, soft_wrap=True)
+            again = [outcome for outcome in summary.outcomes if outcome.note]
+            if again:
+                console.print(f"{len(again)} graded again after their worker was lost: "
+                              f"{', '.join(outcome.student for outcome in again)}", markup=False, highlight=False, soft_wrap=True)
+            if summary.stopped:
+                console.print(f"course autograde stopped: {summary.stopped}", markup=False, highlight=False, soft_wrap=True)
+            return 1 if summary.count("failed") or summary.stopped else 0
         elif args.command == "watch":
             from coursegrader.service.watch import watch
 

@@ -45,9 +45,19 @@ class KernelFactory:
     @classmethod
     def shared(cls) -> KernelFactory:
         """The factory of the current process (a forked worker gets its own, never its parent's)."""
-        if cls._shared is None or cls._shared_pid != os.getpid() or cls._shared.process.poll() is not None:
+        if cls._shared is None or cls._shared_pid != os.getpid() or not cls._shared.alive():
             cls._shared, cls._shared_pid = cls(), os.getpid()
         return cls._shared
+
+    @classmethod
+    def use(cls, factory) -> None:
+        """Make ``factory`` (anything with ``spawn(**request)`` and ``alive()``) this process's shared one: a
+        process forked to grade one submission asks the factory of the process it was forked from
+        (``coursegrader.classrun.gradeserver`` relays its requests) instead of starting its own."""
+        cls._shared, cls._shared_pid = factory, os.getpid()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def spawn(self, **request) -> int:
         with self._lock:
