@@ -84,16 +84,14 @@ def grade_remotely(files: CourseFiles, assignment: str, student: str, submission
     """On a Dask worker: grade one submission in a throwaway course folder; return (Outcome, autograded tar)."""
     import warnings
 
-    from coursegrader import speedups
-
     warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings
-    speedups.install()
     with tempfile.TemporaryDirectory(prefix="coursekit-worker-") as folder:
         root = Path(folder)
         (root / "nbgrader_config.py").write_bytes(files.config)
         for relative, content in files.files.items():
             (root / relative).parent.mkdir(parents=True, exist_ok=True)
             (root / relative).write_bytes(content)
+        # reading the course's nbgrader_config.py applies the speedups, or removes them, as it says
         app = make_app(root, assignment, force=True, extra=[f"--CourseDirectory.db_url={db_url}"])
         app.config.SandboxedExecute.fork_kernels = True
         unpack(submission, Path(app.coursedir.format_path(app.coursedir.submitted_directory, student, assignment)))
