@@ -1,0 +1,108 @@
+"""nbgrader's own shipped test suite, with coursegrader.speedups off and on: the same tests must pass.
+
+    python scripts/nbgrader_suite.py            # or: make test-nbgrader (what .ci/run calls)
+
+Runs ``nbgrader.tests.api``, ``nbgrader.tests.preprocessors`` and ``nbgrader.tests.nbgraderformat`` (the
+parts of nbgrader the speedups touch: the gradebook, the preprocessors, the metadata format) as
+installed, twice at once, each in its own pytest process and folder: once as shipped, once with
+``coursegrader.speedups.apply()`` run before any test (``scripts/speedups_pytest_plugin.py``). Then it
+compares the outcome of every test: any test whose outcome differs is named, and the exit status is 1.
+Tests that fail in both runs are listed too: they fail as nbgrader is installed here, speedups or not
+(``test_instantiatetests`` reads files from nbgrader's source tree, which its wheel leaves out).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+SCRIPTS = Path(__file__).resolve().parent
+SUITES = ["nbgrader.tests.api", "nbgrader.tests.preprocessors", "nbgrader.tests.nbgraderformat"]
+PLUGIN = "speedups_pytest_plugin"
+FIXES = ["metadata_schema", "engines", "output_schema", "timestamps", "cell_lookups"]  # what speedups.apply() applies
+
+
+def outcomes(junit_xml: Path) -> dict[str, str]:
+    """test id -> "passed", "failed", "error" or "skipped", from a pytest JUnit XML report."""
+    found = {}
+    for case in ET.parse(junit_xml).getroot().iter("testcase"):
+        test = f"{case.get('classname')}::{case.get('name')}"
+        kinds = {child.tag for child in case}
+        outcome = next((kind for kind in ("error", "failure", "skipped") if kind in kinds), "passed")
+        if test in found and found[test] != "passed":
+            continue  # a test reported twice (a failing teardown): its worse outcome stays
+        found[test] = {"failure": "failed"}.get(outcome, outcome)
+    return found
+
+
+def differences(off: dict[str, str], on: dict[str, str]) -> list[str]:
+    """One line per test whose outcome differs between the runs (or that ran in only one)."""
+    return [f"{test}: {off.get(test, 'not run')} as shipped, {on.get(test, 'not run')} with the speedups"
+            for test in sorted(set(off) | set(on)) if off.get(test) != on.get(test)]
+
+
+def start(folder: Path, speedups: bool) -> subprocess.Popen:
+    folder.mkdir(parents=True)
+    environment = dict(os.environ)
+    environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"  # nbgrader runs `alembic`
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPTS), environment.get("PYTHONPATH")]))
+    environment.pop("NBGRADER_DB_URL", None)
+    environment["COURSEGRADER_SPEEDUPS_APPLIED"] = str(folder / "applied.txt")
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(folder),
+               "--basetemp", str(folder / "tmp"), f"--junitxml={folder / 'report.xml'}",
+               *(["-p", PLUGIN] if speedups else []), "--pyargs", *SUITES]
+    return subprocess.Popen(command, cwd=folder, env=environment, stdout=(folder / "log.txt").open("w"),
+                            stderr=subprocess.STDOUT)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory(prefix="nbgrader-suite-") as temporary:
+        base = Path(temporary)
+        started = time.perf_counter()
+        runs = {"off": start(base / "off", speedups=False), "on": start(base / "on", speedups=True)}
+        for process in runs.values():
+            process.wait()
+        seconds = time.perf_counter() - started
+        results = {}
+        for name in runs:
+            report = base / name / "report.xml"
+            if not report.exists():
+                print((base / name / "log.txt").read_text()[-5000:])
+                print(f"nbgrader's suite, speedups {name}: pytest wrote no report (exit {runs[name].returncode})")
+                return 1
+            results[name] = outcomes(report)
+        applied = (base / "on" / "applied.txt").read_text().split() if (base / "on" / "applied.txt").exists() else []
+    off, on = results["off"], results["on"]
+    for name, found in results.items():
+        counts = {kind: sum(outcome == kind for outcome in found.values()) for kind in ("passed", "failed", "error",
+                                                                                       "skipped")}
+        print(f"nbgrader's shipped suite, speedups {name:3}: {len(found)} tests, "
+              + ", ".join(f"{count} {kind}" for kind, count in counts.items()))
+    print(f"both runs side by side: {seconds:.0f} s")
+    if len(off) < 300:
+        print(f"only {len(off)} tests ran as shipped: not nbgrader's whole suite")
+        return 1
+    print(f"applied in the run with the speedups: {', '.join(applied) or 'none'}")
+    if applied != FIXES:
+        print(f"not every fix was in force (expected {', '.join(FIXES)}): the runs compare nbgrader with itself")
+        return 1
+    failing_both = sorted(test for test in off if off[test] != "passed" and on.get(test) == off[test])
+    if failing_both:
+        print(f"{len(failing_both)} fail with and without the speedups, as nbgrader is installed here:")
+        print("".join(f"  {test}\n" for test in failing_both), end="")
+    different = differences(off, on)
+    if different:
+        print(f"{len(different)} tests differ:")
+        print("".join(f"  {line}\n" for line in different), end="")
+        return 1
+    print("every test has the same outcome with the speedups as without")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""scripts/nbgrader_suite.py (`make test-nbgrader`, in CI after `make test`): how it compares nbgrader's shipped
+suite with and without the speedups; and, here in the suite, the two of nbgrader's tests the speedups once broke."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_runner():
+    spec = importlib.util.spec_from_file_location("nbgrader_suite", ROOT / "scripts" / "nbgrader_suite.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def report(tmp_path: Path, name: str, cases: dict[str, str]) -> Path:
+    children = {"passed": "", "failed": "<failure message='x'/>", "error": "<error message='x'/>",
+                "skipped": "<skipped message='x'/>"}
+    body = "".join(f"<testcase classname='{test.split('::')[0]}' name='{test.split('::')[1]}'>{children[outcome]}"
+                   "</testcase>" for test, outcome in cases.items())
+    path = tmp_path / f"{name}.xml"
+    path.write_text(f"<testsuites><testsuite name='pytest'>{body}</testsuite></testsuites>")
+    return path
+
+
+def test_the_runner_names_every_test_whose_outcome_differs(tmp_path):
+    runner = load_runner()
+    off = runner.outcomes(report(tmp_path, "off", {"api::test_a": "passed", "api::test_b": "failed",
+                                                   "api::test_c": "skipped", "fmt::test_d": "passed"}))
+    assert off == {"api::test_a": "passed", "api::test_b": "failed", "api::test_c": "skipped", "fmt::test_d": "passed"}
+    assert runner.differences(off, dict(off)) == []
+    on = runner.outcomes(report(tmp_path, "on", {"api::test_a": "error", "api::test_b": "failed",
+                                                 "api::test_c": "skipped", "fmt::test_e": "passed"}))
+    assert runner.differences(off, on) == [
+        "api::test_a: passed as shipped, error with the speedups",
+        "fmt::test_d: passed as shipped, not run with the speedups",
+        "fmt::test_e: not run as shipped, passed with the speedups",
+    ]
+
+
+def test_nbgraders_tests_of_two_in_memory_gradebooks_pass_with_the_speedups(tmp_path):
+    """The engine cache once made two `sqlite:///:memory:` gradebooks share one database, and these failed."""
+    environment = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                   "PYTHONPATH": str(ROOT / "scripts"), "COURSEGRADER_SPEEDUPS_APPLIED": str(tmp_path / "applied.txt")}
+    import nbgrader
+
+    module = Path(nbgrader.__file__).parent / "tests" / "api" / "test_gradebook.py"
+    tests = [f"{module}::test_add_grade_cell", f"{module}::test_course_id_multiple_assignments"]
+    finished = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+                               "speedups_pytest_plugin", "--rootdir", str(tmp_path), "--basetemp", str(tmp_path / "t"),
+                               *tests], cwd=tmp_path, env=environment, capture_output=True, text=True)
+    assert (tmp_path / "applied.txt").read_text().split() == load_runner().FIXES
+    assert finished.returncode == 0 and "2 passed" in finished.stdout, finished.stdout[-3000:]
