@@ -57,3 +57,16 @@ def test_nbgraders_tests_of_two_in_memory_gradebooks_pass_with_the_speedups(tmp_
                                *tests], cwd=tmp_path, env=environment, capture_output=True, text=True)
     assert (tmp_path / "applied.txt").read_text().split() == load_runner().FIXES
     assert finished.returncode == 0 and "2 passed" in finished.stdout, finished.stdout[-3000:]
+
+
+def test_the_alembic_stand_in_answers_heads_as_alembic_does(tmp_path):
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    runner = load_runner()
+    folder = runner.alembic_stand_in(tmp_path / "stand-in")
+    real = Path(sys.executable).parent / "alembic"
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'other.db'}") as ini:
+        assert subprocess.run([folder / "alembic", "-c", ini, "heads"], capture_output=True).stdout == \
+            subprocess.run([real, "-c", ini, "heads"], capture_output=True).stdout
+    assert subprocess.run([folder / "alembic", "--version"], capture_output=True, text=True).stdout == \
+        subprocess.run([real, "--version"], capture_output=True, text=True).stdout  # anything else: the real one
