@@ -39,7 +39,7 @@ test: $(STAMP) system-deps
 	$(BIN)/python -m pytest
 
 ## make test-nbgrader: nbgrader's own shipped tests (api, preprocessors, nbgraderformat), with coursegrader.speedups
-## off and on at once: every test must have the same outcome (scripts/nbgrader_suite.py). CI runs it after `make test`.
+## off and on at once: every test must have the same outcome (scripts/nbgrader_suite.py; `make test` runs it too).
 test-nbgrader: $(STAMP)
 	$(BIN)/python scripts/nbgrader_suite.py
 
