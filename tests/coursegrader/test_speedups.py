@@ -135,8 +135,7 @@ def test_a_fix_written_for_other_versions_is_skipped_with_one_warning_line(monke
     assert all("\n" not in line for line in lines)
     by_fix = {re.search(r"speedups: (\w+) skipped", line).group(1): line for line in lines}
     assert sorted(by_fix) == ["cell_lookups", "engines", "metadata_schema", "output_schema"]
-    assert "written for nbgrader 0.9.6, SQLAlchemy 2.1.9" not in by_fix["engines"]  # only what differs is named
-    assert "written for nbgrader 0.9.6; found nbgrader 0.9.7" in by_fix["engines"].replace(", found", "; found")
+    assert by_fix["engines"].endswith(": written for nbgrader 0.9.6, found nbgrader 0.9.7")  # only what differs
     assert "fastjsonschema 2.22.3" in by_fix["output_schema"] and "fastjsonschema not installed" in by_fix["output_schema"]
 
 
