@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH_VERSION := 2.13.0
 
-.PHONY: demo test venv system-deps student-python release student-kit golden lock benchmarks clean-course
+.PHONY: demo test test-nbgrader venv system-deps student-python release student-kit golden lock benchmarks clean-course
 
 venv: $(STAMP)
 
@@ -41,6 +41,11 @@ student-python: system-deps
 ## make test: the whole suite (library, golden vectors, properties, the assignment, the autograder).
 test: $(STAMP) system-deps student-python
 	$(BIN)/python -m pytest
+
+## make test-nbgrader: nbgrader's own shipped tests (api, preprocessors, nbgraderformat), with coursegrader.speedups
+## off and on at once: every test must have the same outcome (scripts/nbgrader_suite.py; `make test` runs it too).
+test-nbgrader: $(STAMP)
+	$(BIN)/python scripts/nbgrader_suite.py
 
 ## make demo: for every lab: regenerate the release, autograde its example class, write feedback and grades.csv.
 demo: $(STAMP) system-deps

@@ -13,6 +13,7 @@ import os
 import sys
 from pathlib import Path
 
+from coursegrader import speedups
 from coursegrader.adapters.feedback import FeedbackExporter
 from coursekit.lab import all_labs
 
@@ -23,6 +24,13 @@ COURSE_ROOT = Path(__file__).resolve().parent
 c.CourseDirectory.course_id = "transformer-from-scratch"
 c.CourseDirectory.root = str(COURSE_ROOT)
 c.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL", f"sqlite:///{COURSE_ROOT / 'gradebook.db'}")
+
+# Fixes for what nbgrader, nbformat and jupyter_client repeat for every submission (coursegrader.speedups):
+# each applied only on the versions it was written for, nbgrader's own test suite passing with them as
+# without. False: every command run from this folder runs them as shipped. Set it here: they are applied
+# (or removed) right now, while nbgrader reads this file, so a command-line option comes too late.
+c.CourseSpeedups.enabled = True
+speedups.apply(c)
 
 # Files a lab's notebook writes when it runs. Autograding re-runs it, so a copy the student submitted
 # is never what gets graded: a stale or hand-made manifest.json cannot stand in for one the code writes.

@@ -4,8 +4,8 @@
    the obvious way, on the same weights (the two agree to 1e-12, checked here too).
 2. Grading one submission: all 18 Lab 00 checks run in-process on handed-over results, against the
    cost of starting one Jupyter kernel, the floor of what `nbgrader autograde` pays per notebook.
-3. Grading a class of 200: `nbgrader autograde` against `course autograde --jobs 2`, the floor of
-   plain scripts, and peak memory at 50 and 200 submissions (benchmarks/class_grading.py).
+3. Grading a class of 200: `nbgrader autograde` against `course autograde --jobs 2` (with the speedups
+   and without), the floor of plain scripts, and peak memory at 50 and 200 submissions (benchmarks/class_grading.py).
 4. Feedback right after submitting: `course watch`'s latency from `nbgrader submit` returning to the
    page being fetchable, one at a time and in a burst of 100 in 10 s, against `course autograde
    --jobs 2`'s cost per submission (benchmarks/watch_latency.py).

@@ -1,12 +1,14 @@
 """Grading a whole class: `nbgrader autograde` against `course autograde --jobs 2`, side by side in one run.
 
 A class of N submissions is made from the example class (tests/examples/<assignment>/class/: correct
-notebooks and realistic mistakes, cycled), placed in two fresh copies of the course, and graded there
-by each command with the same nbgrader_config.py. Reported: the wall time of each command, their
-ratio, the time per submission, the CPU time per submission (the machine's busy time during the run,
-which a noisy neighbour moves less than the wall time), the floor (the same students' code run as plain
-`python` scripts, two at a time), and the peak memory of each command's whole process tree (sampled
-every 0.05 s), for two class sizes, to show whether memory stays flat as the class grows.
+notebooks and realistic mistakes, cycled), placed in fresh copies of the course, and graded there by
+each command with the same nbgrader_config.py, and by `course autograde` once more with the speedups
+off (`c.CourseSpeedups.enabled = False` in that copy's nbgrader_config.py). Reported: the wall time of
+each command, their ratio, the time per submission, the CPU time per submission (the machine's busy
+time during the run, which a noisy neighbour moves less than the wall time), the floor (the same
+students' code run as plain `python` scripts, two at a time), and the peak memory of each command's
+whole process tree (sampled every 0.05 s), for two class sizes, to show whether memory stays flat as
+the class grows.
 """
 
 from __future__ import annotations
@@ -48,9 +50,17 @@ def make_class(course: Path, size: int) -> list[Path]:
     return notebooks
 
 
-def make_course(folder: Path, size: int) -> tuple[Path, list[Path]]:
+SWITCH = "c.CourseSpeedups.enabled = True\n"
+
+
+def make_course(folder: Path, size: int, speedups: bool = True) -> tuple[Path, list[Path]]:
     folder.mkdir(parents=True)
-    shutil.copy(ROOT / "nbgrader_config.py", folder / "nbgrader_config.py")
+    config = (ROOT / "nbgrader_config.py").read_text()
+    if config.count(SWITCH) != 1:
+        raise RuntimeError(f"nbgrader_config.py should say {SWITCH!r} once: the benchmark turns it off in a copy")
+    if not speedups:
+        config = config.replace(SWITCH, SWITCH.replace("True", "False"))
+    (folder / "nbgrader_config.py").write_text(config)
     shutil.copytree(ROOT / "source", folder / "source")
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", ASSIGNMENT, "--force"], cwd=folder,
                    check=True, capture_output=True, env=environment())
@@ -137,6 +147,8 @@ def run(sizes: tuple[int, int] = (50, 200)) -> None:
         for size in (small, large):
             course, notebooks = make_course(base / f"course-{size}", size)
             figures[("course", size)] = measured([course_bin, "autograde", ASSIGNMENT, "--jobs", "2"], course)
+        course, _ = make_course(base / "course-off", large, speedups=False)
+        figures[("course off", large)] = measured([course_bin, "autograde", ASSIGNMENT, "--jobs", "2"], course)
         nbgrader_course, notebooks = make_course(base / "nbgrader", large)
         figures[("nbgrader", large)] = measured([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT],
                                                 nbgrader_course)
@@ -144,18 +156,23 @@ def run(sizes: tuple[int, int] = (50, 200)) -> None:
 
     nbgrader_seconds, _, nbgrader_cpu, _ = figures[("nbgrader", large)]
     course_seconds, course_peak, course_cpu, _ = figures[("course", large)]
+    off_seconds, _, off_cpu, _ = figures[("course off", large)]
     small_peak = figures[("course", small)][1]
-    print(f"   {'':38} {'wall':>9} {'per submission':>15} {'CPU per sub':>12} {'stolen':>8} {'peak memory':>12}")
+    print(f"   {'':40} {'wall':>9} {'per submission':>15} {'CPU per sub':>12} {'stolen':>8} {'peak memory':>12}")
     for label, (seconds, peak, cpu, stolen), size in [
             ("nbgrader autograde", figures[("nbgrader", large)], large),
             ("course autograde --jobs 2", figures[("course", large)], large),
+            ("course autograde --jobs 2, speedups off", figures[("course off", large)], large),
             (f"course autograde --jobs 2 ({small})", figures[("course", small)], small)]:
-        print(f"   {label:38} {seconds:8.1f}s {seconds / size:14.3f}s {cpu / size:11.3f}s {stolen:7.1f}s "
+        print(f"   {label:40} {seconds:8.1f}s {seconds / size:14.3f}s {cpu / size:11.3f}s {stolen:7.1f}s "
               f"{peak:10.0f}MiB")
-    print(f"   {'floor: plain python scripts, 2 at a time':38} {floor_seconds:8.1f}s {floor_seconds / large:14.3f}s")
+    print(f"   {'floor: plain python scripts, 2 at a time':40} {floor_seconds:8.1f}s {floor_seconds / large:14.3f}s")
     print(f"   ratio nbgrader/course: {nbgrader_seconds / course_seconds:.1f}x wall, "
           f"{nbgrader_cpu / course_cpu:.1f}x CPU; course per submission / floor: {course_seconds / floor_seconds:.1f}x; "
           f"peak memory {large} vs {small} submissions: {course_peak / small_peak:.2f}x")
+    print(f"   speedups (coursegrader.speedups): course autograde takes {off_seconds / course_seconds:.2f}x the wall "
+          f"time and {off_cpu / course_cpu:.2f}x the CPU without them, "
+          f"{(off_seconds - course_seconds) / large:.3f} s a submission")
     print("   (CPU: the machine's busy time during the run, all cores; stolen: time this virtual machine's cores\n"
           "    waited for their host, a sign of a noisy neighbour — compare runs by their ratios)")
 

@@ -85,9 +85,8 @@ def run(size: int = 10) -> None:
         os.environ.pop("NBGRADER_DB_URL", None)
         db_url = f"sqlite:///{course / 'gradebook.db'}"
 
-        speedups.install()
+        app = make_app(course, ASSIGNMENT, force=True)  # reading nbgrader_config.py applies the speedups
         speedups.trust_gradebook_schema()
-        app = make_app(course, ASSIGNMENT, force=True)
         app.config.SandboxedExecute.fork_kernels = True
         rows = {"in-process (a --jobs worker)": [], "a fork per submission": [], "the cluster's whole task": []}
         grade_one(app, ASSIGNMENT, students[0])  # warm: the kernel factory, first-use caches

@@ -296,7 +296,7 @@ def _preload() -> object | None:
         raise failed[0]
     from coursegrader import speedups
 
-    speedups.install()
+    speedups.apply()  # on by default for the warm-up below; each child reads nbgrader_config.py, which decides
     # What every child would otherwise compile again (~0.1 s each): the schema of each kind of output,
     # which speedups compiles on first use, and nbformat's own validator of whole notebooks.
     import nbformat

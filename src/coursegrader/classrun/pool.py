@@ -23,9 +23,8 @@ def _worker(app, assignment: str, slot: int, connection) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the command handles Ctrl-C and stops its workers
     warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy warnings would interleave on the console
-    speedups.install()
     speedups.forget_engines()  # never share a database connection with the process it was forked from
-    speedups.trust_gradebook_schema()  # this process ends with the run
+    speedups.trust_gradebook_schema()  # this process ends with the run (if nbgrader_config.py enabled them)
     gc.freeze()  # what was imported lives as long as this process: the collector need not walk it (~10 ms a submission)
     app.config.SandboxedExecute.fork_kernels = True
     serialize_sqlite_transactions()

@@ -93,7 +93,6 @@ def _worker(app, assignment: str, connection) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     warnings.simplefilter("ignore")
-    speedups.install()
     speedups.forget_engines()  # never share a database connection with the process it was forked from
     gc.freeze()
     app.config.SandboxedExecute.fork_kernels = True

@@ -1,0 +1,14 @@
+"""What every test of the suite shares."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def nbgrader_as_shipped_after_each_test():
+    """A test that reads nbgrader_config.py in its own process applies coursegrader.speedups there: put
+    nbgrader, nbformat and jupyter_client back as shipped after it, so no later test runs patched."""
+    yield
+    from coursegrader import speedups
+
+    if speedups.applied():
+        speedups.remove()
