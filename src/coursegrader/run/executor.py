@@ -247,7 +247,8 @@ class SandboxedRunner:
         else:
             handover_fd = os.open(self._handover_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         spare = frozenset(filter(None, [getattr(provisioner, "holder_pid", None), _inner(provisioner.process.pid)]))
-        watchdog = Watchdog(provisioner.process.pid, spare, view, settings.limits) if view is not None else None
+        watchdog = Watchdog(provisioner.process.pid, spare, view, settings.limits,
+                            kernel_pid=getattr(provisioner, "kernel_pid", None)) if view is not None else None
         handover_limits = handover.Limits()
         try:
             if watchdog is not None:

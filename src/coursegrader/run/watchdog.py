@@ -7,7 +7,9 @@ the watchdog reads each mount's own count of entries (``statvfs``, no walking) f
 What the sandbox holds in its tmpfs mounts is not resident memory of its processes: the memory bound is
 ``memory_bytes`` for the processes, plus the sizes of the mounts.
 
-Stopping kills every process of the sandbox but the one that holds it open, so the grader can still
+Its processes are those below the sandbox's bubblewrap process and, for a kernel forked by the kernel
+factory (which is not bubblewrap's child), those below the kernel. Stopping kills every one of them
+but the process that holds the sandbox open, so the grader can still
 copy out what the kernel wrote (``coursegrader.run.inside``) before it ends the sandbox.
 """
 
@@ -22,8 +24,9 @@ from coursegrader.run.sandbox import GiB, Limits
 
 class Watchdog:
     def __init__(self, root_pid: int, spare: frozenset[int], view: SandboxView | None, limits: Limits,
-                 interval: float = 0.2):
+                 interval: float = 0.2, kernel_pid: int | None = None):
         self.root_pid, self.spare, self.view, self.limits, self.interval = root_pid, spare, view, limits, interval
+        self.roots = tuple(dict.fromkeys(pid for pid in (root_pid, kernel_pid) if pid))
         self.reason: str | None = None
         self.too_many_entries = False  # the reason is the entries its folders hold: what it wrote is not kept
         self._stop = threading.Event()
@@ -41,7 +44,8 @@ class Watchdog:
         import psutil
 
         total = 0
-        for member in (self.root_pid, *descendants(self.root_pid)):
+        members = dict.fromkeys(member for root in self.roots for member in (root, *descendants(root)))
+        for member in members:
             try:
                 total += psutil.Process(member).memory_info().rss
             except psutil.Error:
@@ -66,5 +70,6 @@ class Watchdog:
             reason = self.check()
             if reason:
                 self.reason = reason
-                kill_tree(self.root_pid, spare=self.spare | {self.root_pid})
+                for root in self.roots:
+                    kill_tree(root, spare=self.spare | {self.root_pid})
                 return
