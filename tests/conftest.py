@@ -12,3 +12,14 @@ def nbgrader_as_shipped_after_each_test():
 
     if speedups.applied():
         speedups.remove()
+
+
+def pytest_sessionfinish(session):
+    """In the process that started the run (not in an xdist worker): remove what tests.once made."""
+    if hasattr(session.config, "workerinput"):
+        return
+    from tests.once import remove_made
+
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    if factory is not None:
+        remove_made(factory.getbasetemp())

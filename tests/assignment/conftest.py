@@ -1,10 +1,13 @@
-"""Throwaway copies of the course, each autograded once per test session with nbgrader itself.
+"""Throwaway copies of the course, each graded once per test run.
 
 - ``graded_course``: the whole ``course demo`` run (release, autograde, feedback, export) on the
   realistic class, as ``make demo`` does it;
-- ``adversarial_course``: ``nbgrader autograde`` on the attacks and odd inputs of the bank, with
+- ``adversarial_course``: ``course autograde --jobs 2`` on the attacks and odd inputs of the bank, with
   short time limits, a secret in the grader's environment and ports listening on loopback;
-- ``graded_both_ways``: one class graded by ``nbgrader autograde`` and by ``course autograde --jobs 2``.
+- ``graded_both_ways``: one class, holding an attack of each kind, graded by ``nbgrader autograde`` and
+  by ``course autograde --jobs 2``.
+
+Each is made once per run, whichever pytest-xdist worker asks first (``tests.once``).
 """
 
 import io
@@ -22,17 +25,17 @@ import pytest
 from rich.console import Console
 
 from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
-from coursegrader.files import trees
 from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET, INTAKE_TEST_LIMITS, LISTENING_PORTS
+from tests.once import once_per_run
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = BANK.assignment
 
 # Shorter limits than a real class gets, so that the examples which hit them finish quickly.
 TEST_LIMITS = """
-c.Execute.timeout = 6
+c.Execute.timeout = 3
 c.SandboxedExecute.notebook_timeout = 90
-c.SandboxedExecute.probe_timeout = 3
+c.SandboxedExecute.probe_timeout = 2
 c.SandboxedExecute.memory_limit = 2**30
 c.SandboxedExecute.disk_limit = 32 * 2**20
 c.SandboxedExecute.entries_limit = 2_000
@@ -48,18 +51,22 @@ def make_course(destination: Path, extra_config: str = "") -> Path:
     return destination
 
 
-@pytest.fixture(scope="session")
-def graded_course(tmp_path_factory):
-    """The whole `course demo` run (release, autograde, feedback, export) on the realistic class."""
+def _demo_run(folder: Path) -> tuple[Path, str]:
     from coursegrader.commands.demo import example_class, run_demo
     from coursekit.lab import find_lab
 
-    course = make_course(tmp_path_factory.mktemp("course"))
-    os.environ.pop("NBGRADER_DB_URL", None)  # the throwaway course keeps its own gradebook
+    course = make_course(folder)
     output = io.StringIO()
     lab = find_lab(ASSIGNMENT)
     run_demo(course, lab, example_class(ROOT, lab), Console(file=output, width=200))
     return course, output.getvalue()
+
+
+@pytest.fixture(scope="session")
+def graded_course(tmp_path_factory):
+    """The whole `course demo` run (release, autograde, feedback, export) on the realistic class."""
+    os.environ.pop("NBGRADER_DB_URL", None)  # the throwaway course keeps its own gradebook
+    return once_per_run(tmp_path_factory, "demo-course", _demo_run)
 
 
 @dataclass
@@ -103,42 +110,45 @@ class Listener:
 @dataclass
 class GradedClass:
     course: Path
-    log: str
+    log: str  # the command's output, then nbgrader's log of every submission
     accepted_connections: list[int]
+    returncode: int
 
 
-def autograde_class(course: Path, names: list[str], env: dict[str, str] | None = None) -> str:
-    """Place the bank's examples ``names`` in submitted/ and run `nbgrader autograde` once; return its log."""
+ADVERSARIAL = BANK.names(folder="adversarial") + ["solution"]
+
+
+def _grade_the_bank(folder: Path) -> GradedClass:
+    course = make_course(folder, TEST_LIMITS)
     run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
-    for name in names:
+    for name in ADVERSARIAL:
         BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
-    previous = dict(os.environ)
-    os.environ.update(env or {})
-    try:
-        log = run_nbgrader(["autograde", ASSIGNMENT], course, check=False)
-    finally:
-        os.environ.clear()
-        os.environ.update(previous)
-    return log.read_text()
+    with Listener(LISTENING_PORTS) as listener:
+        finished = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], course, env={ENVIRONMENT_SECRET: "hunter2-do-not-leak"})
+    log = (course / "logs" / "course-autograde.log").read_text(errors="replace")
+    return GradedClass(course, finished.stdout + finished.stderr + log, listener.accepted, finished.returncode)
 
 
 @pytest.fixture(scope="session")
 def adversarial_course(tmp_path_factory):
-    course = make_course(tmp_path_factory.mktemp("adversarial"), TEST_LIMITS)
+    """The bank's attacks and odd inputs, graded by `course autograde --jobs 2` (the class grader; that it
+    leaves what `nbgrader autograde` leaves is `graded_both_ways`' and test_parallel.py's work, on a class
+    holding one of each kind of attack), with a secret in the grader's environment and ports listening."""
     os.environ.pop("NBGRADER_DB_URL", None)
-    with Listener(LISTENING_PORTS) as listener:
-        log = autograde_class(course, BANK.names(folder="adversarial") + ["solution"],
-                              env={ENVIRONMENT_SECRET: "hunter2-do-not-leak"})
-    yield GradedClass(course, log, listener.accepted)
-    # the trees 1,500 levels deep the intake set aside: pytest removes old tmp folders with shutil.rmtree
-    trees.remove_tree(course / ".coursekit" / "set-aside")
+    return once_per_run(tmp_path_factory, "adversarial", _grade_the_bank)
 
 
 # -----------------------------------------------------------------------------
 # one class, graded by `nbgrader autograde` and by `course autograde --jobs 2`
 
-CLASS = BANK.names(kind="class") + ["bad_missing_notebook", "bad_folder_is_file", "bad_misnamed_notebook", "bad_links",
-                                     "forge_exit_kernel", "tamper_deleted_tests"]
+# The realistic class, with at least one attack of each kind of the bank (bad input, bounds, isolation,
+# forgery, tampering, honest but odd): the hostile files, printouts and trees a class run must carry back
+# (test_cluster.py compares its runs to these), a loop stopped at the time limit, a kernel that exits.
+HOSTILE = ["bad_links", "bad_fifo", "bad_odd_files", "bad_folder_is_link", "bad_notebook_is_link", "bad_timestamp",
+           "bounds_prints_300_mb", "isolation_writes_odd_files"]
+CLASS = BANK.names(kind="class") + ["bad_missing_notebook", "bad_folder_is_file", "bad_misnamed_notebook",
+                                     "forge_exit_kernel", "tamper_deleted_tests", "bounds_infinite_loop",
+                                     "honest_slow", *HOSTILE]
 
 
 def course_with_class(folder: Path, names=CLASS) -> Path:
@@ -156,10 +166,9 @@ def run_course(args, course: Path, env=None) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=900)
 
 
-@pytest.fixture(scope="session")
-def graded_both_ways(tmp_path_factory):
-    by_nbgrader = course_with_class(tmp_path_factory.mktemp("by-nbgrader"))
-    by_course = course_with_class(tmp_path_factory.mktemp("by-course"))
+def _grade_both_ways(folder: Path):
+    by_nbgrader = course_with_class(folder / "by-nbgrader")
+    by_course = course_with_class(folder / "by-course")
     env = {key: value for key, value in os.environ.items() if key != "NBGRADER_DB_URL"}
     started = time.perf_counter()
     run_nbgrader(["autograde", ASSIGNMENT], by_nbgrader)
@@ -168,3 +177,8 @@ def graded_both_ways(tmp_path_factory):
     result = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], by_course, env)
     course_seconds = time.perf_counter() - started
     return by_nbgrader, by_course, result, (nbgrader_seconds, course_seconds)
+
+
+@pytest.fixture(scope="session")
+def graded_both_ways(tmp_path_factory):
+    return once_per_run(tmp_path_factory, "both-ways", _grade_both_ways)
