@@ -68,6 +68,7 @@ c.Autograde.autograde_preprocessors = [
     "coursegrader.adapters.editions.TranslateEdition",  # the graded notebook back in the student's edition
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+c.Autograde.pre_convert_hook = "coursegrader.adapters.hooks.forget_graded"
 c.Autograde.post_convert_hook = "coursegrader.adapters.hooks.record_graded"
 
 # Feedback: the results at the top, block by block and check by check; a hidden check shows its title,

@@ -50,3 +50,47 @@ def test_each_cause_is_named_with_its_fix_even_behind_nbgraders_own_error(make, 
         message = explain(wrapped, ASSIGNMENT, "postgresql://grader:secret@db.example.org/course")
     assert says in message and "above traceback" not in message and "secret" not in message
     assert "\n" not in message
+
+
+def test_a_regrade_killed_once_nbgrader_touched_the_graded_folder_is_graded_again_not_skipped(tmp_path, monkeypatch):
+    """The ledger forgets a submission before nbgrader removes its old graded folder, so a run killed from
+    there on (here: half-way through that removal) leaves it to the next run."""
+    import coursegrader.adapters.exporter
+
+    from coursegrader.classrun.app import make_app
+    from coursegrader.commands.nbgrader import run_nbgrader
+    from coursegrader.intake import ledger
+
+    monkeypatch.delenv("NBGRADER_DB_URL", raising=False)
+    monkeypatch.setenv("PATH", nbgrader_env()["PATH"])
+    course = make_course(tmp_path / "course", TEST_LIMITS)
+    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+    BANK.place("solution", course / "submitted" / "solution" / ASSIGNMENT, course)
+    assert grade_one(make_app(course, ASSIGNMENT), ASSIGNMENT, "solution").status == "graded"
+    assert ledger.finished(course, ASSIGNMENT, "solution")
+
+    graded = course / "autograded" / "solution" / ASSIGNMENT
+
+    def killed_half_way(path, set_aside):
+        (graded / "demo.ipynb").unlink()
+        raise KeyboardInterrupt  # what SIGINT does; SIGKILL leaves the same folder, with no chance to clean up
+
+    with monkeypatch.context() as patch:
+        patch.setattr(coursegrader.adapters.exporter, "remove_graded_folder", killed_half_way)
+        with pytest.raises(KeyboardInterrupt):
+            grade_one(make_app(course, ASSIGNMENT, force=True), ASSIGNMENT, "solution")
+    assert graded.is_dir() and not (graded / "demo.ipynb").exists()
+    assert not ledger.finished(course, ASSIGNMENT, "solution")
+    assert grade_one(make_app(course, ASSIGNMENT), ASSIGNMENT, "solution").status == "graded"  # not "skipped"
+
+
+def test_nbgraders_pre_convert_hook_forgets_the_submission_before_it_is_graded_again(tmp_path, monkeypatch):
+    from coursegrader.adapters.hooks import forget_graded
+    from coursegrader.intake import ledger
+
+    monkeypatch.chdir(tmp_path)  # nbgrader runs its hooks in the course folder
+    ledger.finish(tmp_path, ASSIGNMENT, "ada")
+    ledger.finish(tmp_path, ASSIGNMENT, "grace")
+    forget_graded(ASSIGNMENT, "*", [str(tmp_path / "submitted" / "ada" / ASSIGNMENT / "demo.ipynb")])
+    assert not ledger.finished(tmp_path, ASSIGNMENT, "ada")
+    assert ledger.finished(tmp_path, ASSIGNMENT, "grace")

@@ -189,6 +189,8 @@ class SubmissionExporter(NotebookExporter):
         else:
             return True
         self.log.warning("Submission %s/%s: %s", student, assignment, why)
+        # forgotten first: a run killed while the folder goes leaves it to the next run, never as complete
+        ledger.start(Path(coursedir.root), assignment, student)
         try:
             where = remove_graded_folder(graded, aside)
         except OSError as error:

@@ -1,5 +1,6 @@
-"""nbgrader's ``post_convert_hook``s: ``record_graded`` (autograde) tells the ledger a submission is graded;
-``keep_only_feedback_pages`` (generate_feedback) leaves nothing but the feedback pages in a student's feedback folder.
+"""nbgrader's convert hooks: ``forget_graded`` (autograde, before) and ``record_graded`` (autograde, after) keep
+the ledger of graded submissions; ``keep_only_feedback_pages`` (generate_feedback, after) leaves nothing but the
+feedback pages in a student's feedback folder.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ def _submission_of(notebook: str) -> tuple[str, str]:
     """
     path = Path(notebook)
     return path.parent.parent.name, path.parent.name
+
+
+def forget_graded(assignment: str, student: str, notebooks: list[str]) -> None:
+    """nbgrader's ``pre_convert_hook`` of ``Autograde``: this submission is being graded (again), so the ledger
+    no longer records it as graded before nbgrader starts its new graded folder (a run killed from here on
+    leaves a folder the next run grades again, not one it skips as complete)."""
+    for notebook in notebooks[:1]:
+        submission_student, submission_assignment = _submission_of(notebook)
+        ledger.start(Path.cwd(), submission_assignment, submission_student)
 
 
 def record_graded(assignment: str, student: str, notebooks: list[str]) -> None:
