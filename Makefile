@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml constraints.txt constraints-torch.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[instructor,test]"
+	@# jupyter-events asks for jsonschema[format-nongpl]; of it, rfc3987-syntax (the "iri" format, which
+	@# nothing here validates) builds a lark grammar when jsonschema is imported: 1.3 s of CPU in every
+	@# nbgrader, course, Jupyter and Dask process. jsonschema treats it as optional.
+	$(BIN)/python -m pip uninstall --quiet --yes rfc3987-syntax lark
 	@# formgrader's submission page and files served so that nothing a student submitted runs: the file that
 	@# enables coursegrader.adapters.formgrader_guard in this environment's Jupyter servers (a wheel install
 	@# places it from pyproject's data-files; an editable one does not)
