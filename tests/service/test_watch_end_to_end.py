@@ -4,7 +4,8 @@ The instructor (root) releases the assignment with ``nbgrader release_assignment
 a fresh folder and starts ``course watch`` (at most two graded attempts). Two student accounts, made
 here with homes only they can read, run ``nbgrader fetch_assignment``, ``submit`` and
 ``fetch_feedback`` as themselves (``runuser``), with Debian's python3 and the pinned nbgrader
-(``make student-python``). What happens, in order:
+(``make student-python``): each command in a process of its own, forked from one that imported nbgrader
+as the student (``Nbgrader``), so nbgrader's imports are paid once per account. What happens, in order:
 
 1. alice submits a correct notebook and bob a flawed one; both are graded and released;
 2. bob submits an infinite loop while alice submits again, and alice also submits under bob's name
@@ -31,15 +32,16 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
 
-from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
+from coursegrader.commands.nbgrader import nbgrader_env
 from tests.assignment.conftest import ASSIGNMENT, ROOT, TEST_LIMITS, make_course
 from tests.examples.lab00 import BANK
 
@@ -50,6 +52,129 @@ LOOP = "bounds_infinite_loop"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser") or not shutil.which("useradd"),
                                 reason="makes Unix accounts: needs root, useradd and runuser")
+
+# nbgrader's command line, imported once in a process of the account that runs it, which forks one child per
+# command: each child runs nbgrader's ``main`` (what bin/nbgrader runs) with the command's arguments, from a
+# fresh copy of a process that has imported nbgrader and done nothing else, as a new ``nbgrader`` process would
+# be, only without paying nbgrader's imports (about 2 s of CPU) again for each of the test's 11 commands.
+# Requests: one JSON list of arguments a line on stdin; replies: {"id", "code", "output"} a line on stdout.
+FORKER = """\
+import json, os, selectors, sys, traceback
+from nbgrader.apps.nbgraderapp import main
+
+def run(args, write):
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(write, 1)
+    os.dup2(write, 2)
+    sys.argv = ["nbgrader", *args]
+    code = 1
+    try:
+        main()
+        code = 0
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+selector, pending, serial = selectors.DefaultSelector(), b"", 0
+selector.register(0, selectors.EVENT_READ)
+os.write(1, b'{"ready": true}\\n')
+while True:
+    for key, _ in selector.select():
+        if key.data is None:
+            data = os.read(0, 65536)
+            if not data:
+                os._exit(0)
+            pending += data
+            while b"\\n" in pending:
+                line, pending = pending.split(b"\\n", 1)
+                serial += 1
+                read, write = os.pipe()
+                pid = os.fork()
+                if pid == 0:
+                    os.close(read)
+                    run(json.loads(line), write)
+                os.close(write)
+                selector.register(read, selectors.EVENT_READ, (serial, pid, []))
+        else:
+            serial_of, pid, chunks = key.data
+            chunk = os.read(key.fd, 65536)
+            if chunk:
+                chunks.append(chunk)
+                continue
+            selector.unregister(key.fd)
+            os.close(key.fd)
+            code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            output = b"".join(chunks).decode(errors="replace")
+            os.write(1, json.dumps({"id": serial_of, "code": code, "output": output}).encode() + b"\\n")
+"""
+
+
+@dataclass
+class Running:
+    runner: Nbgrader
+    serial: int
+    what: str
+
+    def result(self) -> str:
+        return self.runner.result(self.serial, self.what)
+
+
+class Nbgrader:
+    """``nbgrader`` commands of one account, each run in a child forked from a process that imported nbgrader."""
+
+    def __init__(self, who: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None):
+        self.who, self.sent, self.replies, self.noise, self.ended = who, 0, {}, [], False
+        self.done = threading.Condition()
+        self.process = subprocess.Popen([*argv, "-P", "-c", FORKER], cwd=cwd, env=env, stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            reply = json.loads(line) if line.startswith('{"') else None
+            with self.done:
+                if reply is None:
+                    self.noise.append(line)  # the forker's own warnings, if any
+                elif "id" in reply:
+                    self.replies[reply["id"]] = reply
+                self.done.notify_all()
+        with self.done:
+            self.ended = True
+            self.done.notify_all()
+
+    def start(self, *args: str) -> Running:
+        """Run ``nbgrader ARGS`` now; its ``result`` waits for it to succeed."""
+        self.process.stdin.write(json.dumps(args) + "\n")
+        self.process.stdin.flush()
+        self.sent += 1
+        return Running(self, self.sent, f"{self.who}: nbgrader {' '.join(args)}")
+
+    def result(self, serial: int, what: str, timeout: float = 180) -> str:
+        with self.done:
+            self.done.wait_for(lambda: serial in self.replies or self.ended, timeout=timeout)
+            reply = self.replies.get(serial)
+        assert reply is not None, f"{what}: no answer from the process running it:\n{''.join(self.noise)}"
+        assert reply["code"] == 0, f"{what} exited with {reply['code']}:\n{reply['output']}"
+        return reply["output"]
+
+    def run(self, *args: str) -> str:
+        return self.start(*args).result()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.reader.join(timeout=10)
 
 
 class Student:
@@ -65,14 +190,20 @@ class Student:
         shutil.chown(jupyter, name, name)
         shutil.chown(jupyter / "nbgrader_config.py", name, name)
 
-    def nbgrader(self, *args: str) -> subprocess.CompletedProcess:
-        """``nbgrader ARGS ASSIGNMENT`` as this student, from their home, with nothing of root's environment."""
+    def start_nbgrader(self) -> "Nbgrader":
+        """This student's nbgrader, from their home, with nothing of root's environment (``self.nbgrader``)."""
         environment = [f"HOME={self.home}", f"USER={self.name}", f"LOGNAME={self.name}", "LANG=C.UTF-8",
                        f"PATH={STUDENT_PYTHON / 'bin'}:/usr/bin:/bin"]
-        result = subprocess.run(["runuser", "-u", self.name, "--", "env", "-i", *environment, "nbgrader", *args,
-                                 ASSIGNMENT], cwd=self.home, capture_output=True, text=True, timeout=180)
-        assert result.returncode == 0, f"{self.name}: nbgrader {' '.join(args)}\n{result.stdout}\n{result.stderr}"
-        return result
+        self.nbgrader = Nbgrader(self.name, ["runuser", "-u", self.name, "--", "env", "-i", *environment, "python"],
+                                 cwd=self.home)
+        return self.nbgrader
+
+    def start(self, *args: str) -> Running:
+        """``nbgrader ARGS ASSIGNMENT`` as this student, started now."""
+        return self.nbgrader.start(*args, ASSIGNMENT)
+
+    def run(self, *args: str) -> str:
+        return self.nbgrader.run(*args, ASSIGNMENT)
 
     def write_notebook(self, example: str) -> None:
         """The student's work: one of the bank's examples, in the folder fetch_assignment made."""
@@ -157,45 +288,44 @@ c.WatchPolicy.max_attempts = 2
 """)
     course.chmod(0o700)
     suffix = uuid.uuid4().hex[:6]
-    students = []
+    students, runners = [], []
     service = Service(course)
     try:
-        with ThreadPoolExecutor(4) as pool:
-            release = pool.submit(lambda: [run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course),
-                                           run_nbgrader(["release_assignment", ASSIGNMENT], course)])
-            students = [Student(f"cw{letter}{suffix}", exchange) for letter in "ab"]
-            release.result()
+        instructor = Nbgrader("instructor", [sys.executable], cwd=course, env=nbgrader_env())
+        runners.append(instructor)
+        students = [Student(f"cw{letter}{suffix}", exchange) for letter in "ab"]
         alice, bob = students
+        runners += [student.start_nbgrader() for student in students]
+        instructor.run("generate_assignment", ASSIGNMENT, "--force")
+        instructor.run("release_assignment", ASSIGNMENT)
         phases = {"accounts and release": time.perf_counter() - started}
         service.start(wait=False)  # it starts while the students fetch the assignment
-        with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda student: student.nbgrader("fetch_assignment"), students))
+        for fetching in [student.start("fetch_assignment") for student in students]:
+            fetching.result()
+        alice.write_notebook("solution")
+        bob.write_notebook(FLAWED)
         service.wait_for(r"watching ")
 
         phases["service start, fetch_assignment"] = time.perf_counter() - started - sum(phases.values())
         # 1. a correct and a flawed submission
-        alice.write_notebook("solution")
-        bob.write_notebook(FLAWED)
-        with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda student: student.nbgrader("submit"), students))
+        for submitting in [student.start("submit") for student in students]:
+            submitting.result()
         service.wait_for(rf"✓ {alice.name} \(attempt 1/2\)")
         service.wait_for(rf"✓ {bob.name} \(attempt 1/2\)")
 
         phases["1. two submissions graded"] = time.perf_counter() - started - sum(phases.values())
         # 2. an infinite loop, beside an honest resubmission and a forgery; killed while grading the loop
         bob.write_notebook(LOOP)
-        with ThreadPoolExecutor(3) as pool:
-            submitting = [pool.submit(bob.nbgrader, "submit"), pool.submit(alice.nbgrader, "submit"),
-                          pool.submit(alice.nbgrader, "submit", f"--student={bob.name}")]
-            service.wait_for(rf"grading {bob.name} \(attempt 2/2")  # its loop runs for 4 s: kill it now
-            first_run = service.text()
-            tree = psutil.Process(service.process.pid).children(recursive=True)
-            service.process.send_signal(signal.SIGKILL)
-            service.process.wait()
-            _gone, left = psutil.wait_procs(tree, timeout=15)
-            left_behind = [process.pid for process in left]
-            for submitted in submitting:
-                submitted.result()
+        submitting = [bob.start("submit"), alice.start("submit"), alice.start("submit", f"--student={bob.name}")]
+        service.wait_for(rf"grading {bob.name} \(attempt 2/2")  # its loop runs for 4 s: kill it now
+        first_run = service.text()
+        tree = psutil.Process(service.process.pid).children(recursive=True)
+        service.process.send_signal(signal.SIGKILL)
+        service.process.wait()
+        _gone, left = psutil.wait_procs(tree, timeout=15)
+        left_behind = [process.pid for process in left]
+        for submitted in submitting:
+            submitted.result()
         service.start()  # and stopped with SIGTERM while it grades the loop again (and alice's, if the kill cut it)
         service.wait_for(rf"grading {bob.name} \(attempt 2/2")
         if f"✓ {alice.name} (attempt 2/2)" not in first_run:
@@ -206,18 +336,23 @@ c.WatchPolicy.max_attempts = 2
 
         phases["2. loop, resubmission, forgery; SIGKILL, restart, SIGTERM"] = \
             time.perf_counter() - started - sum(phases.values())
-        # 3. past the limit
+        # 3. past the limit (alice, her pages all released, fetches them meanwhile)
+        third = bob.start("submit")
         service.start(wait=False)
-        bob.nbgrader("submit")
+        alice_fetches = alice.start("fetch_feedback")
+        third.result()
         service.wait_for(rf"refused {bob.name}")
 
         phases["3. refused"] = time.perf_counter() - started - sum(phases.values())
-        # 4. SIGTERM, then the students fetch their feedback
+        # 4. SIGTERM; bob fetches his feedback, the refusal's page released before the line above was written
         service.process.send_signal(signal.SIGTERM)
+        bob_fetches = bob.start("fetch_feedback")
         exit_code = service.process.wait(timeout=60)
-        with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda student: student.nbgrader("fetch_feedback"), students))
+        alice_fetches.result()
+        bob_fetches.result()
         phases["4. SIGTERM, fetch_feedback"] = time.perf_counter() - started - sum(phases.values())
+        for runner in runners:
+            runner.close()  # now, so that their CPU time is counted below
         journal = [json.loads(line) for line in
                    (course / ".coursekit" / "watch" / f"{ASSIGNMENT}.jsonl").read_text().splitlines()]
         yield {"alice": alice, "bob": bob, "first_run": first_run, "second_run": second_run, "third_run": service.text(),
@@ -228,6 +363,8 @@ c.WatchPolicy.max_attempts = 2
         if service.starts and service.process.poll() is None:
             service.process.kill()
             service.process.wait()
+        for runner in runners:
+            runner.close()
         for student in students:
             student.remove()
         if not os.environ.get("COURSE_WATCH_KEEP"):
