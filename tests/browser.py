@@ -113,7 +113,8 @@ def chromium_page(timeout_seconds: float = 60):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            # a context of its own (not browser.new_page's), so that a test can open more tabs in it
+            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.set_default_timeout(timeout_seconds * 1000)
             yield page
         finally:

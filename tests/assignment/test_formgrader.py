@@ -3,33 +3,45 @@ score entered there reaching the class table, the CSV, the feedback page and res
 
 import csv
 import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
 
-from coursegrader.commands.nbgrader import run_nbgrader
-from tests.assignment.conftest import ASSIGNMENT, course_with_class, run_course
+from coursegrader.commands.nbgrader import nbgrader_env
+from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, make_course, run_course
 from tests.browser import JupyterServer
+from tests.examples.lab00 import BANK
+from tests.service.forked_nbgrader import Nbgrader
 
 RUBRIC = "Marking scheme for graders"
 
 
 def test_a_grader_sees_the_rubric_beside_the_answer_and_the_score_reaches_every_report(tmp_path):
-    course = course_with_class(tmp_path / "course", ["solution", "features_permuted"])
-    assert "2 graded" in run_course(["autograde", ASSIGNMENT], course).stdout
-    release = (course / "release" / ASSIGNMENT / "demo.ipynb").read_text()
-    assert RUBRIC not in release and "MARK SCHEME" not in release  # students never see it
-
-    with JupyterServer(course, tmp_path / "server", app="server") as server:
-        submissions = server.request("GET", f"/formgrader/api/submitted_notebooks/{ASSIGNMENT}/demo")
-        solution = next(submission for submission in submissions if submission["student"] == "solution")
-        page = server.request("GET", f"/formgrader/submissions/{solution['id']}/")
-        rubric_at, answer_at = page.index(RUBRIC), page.index("Self-attention treats its input as a")
-        assert rubric_at < answer_at  # the rubric, in Block D's instructions, just above the student's answer
-        grades = server.request("GET", f"/formgrader/api/grades?submission_id={solution['id']}")
-        block_d = next(grade for grade in grades if grade["name"] == "block_d")
-        assert block_d["needs_manual_grade"] and block_d["max_score"] == 4
-        updated = server.request("PUT", f"/formgrader/api/grade/{block_d['id']}", {"manual_score": 3})
-        assert updated["manual_score"] == 3 and not updated["needs_manual_grade"]
-
-    run_nbgrader(["generate_feedback", ASSIGNMENT, "--force"], course)
+    course = make_course(tmp_path / "course", TEST_LIMITS)
+    server = JupyterServer(course, tmp_path / "server", app="server")
+    with ThreadPoolExecutor(1) as pool, Nbgrader("instructor", [sys.executable], cwd=course, env=nbgrader_env()) as nbgrader:
+        starting = pool.submit(server.__enter__)  # formgrader opens the gradebook only when asked: start it meanwhile
+        try:
+            nbgrader.run("generate_assignment", ASSIGNMENT, "--force")
+            for name in ("solution", "features_permuted"):
+                BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
+            assert "2 graded" in run_course(["autograde", ASSIGNMENT], course).stdout
+        finally:
+            starting.result()
+        with server:
+            release = (course / "release" / ASSIGNMENT / "demo.ipynb").read_text()
+            assert RUBRIC not in release and "MARK SCHEME" not in release  # students never see it
+            submissions = server.request("GET", f"/formgrader/api/submitted_notebooks/{ASSIGNMENT}/demo")
+            solution = next(submission for submission in submissions if submission["student"] == "solution")
+            page = server.request("GET", f"/formgrader/submissions/{solution['id']}/")
+            rubric_at, answer_at = page.index(RUBRIC), page.index("Self-attention treats its input as a")
+            assert rubric_at < answer_at  # the rubric, in Block D's instructions, just above the student's answer
+            grades = server.request("GET", f"/formgrader/api/grades?submission_id={solution['id']}")
+            block_d = next(grade for grade in grades if grade["name"] == "block_d")
+            assert block_d["needs_manual_grade"] and block_d["max_score"] == 4
+            updated = server.request("PUT", f"/formgrader/api/grade/{block_d['id']}", {"manual_score": 3})
+            assert updated["manual_score"] == 3 and not updated["needs_manual_grade"]
+            server.process.terminate()  # it stops while the feedback is written
+            nbgrader.run("generate_feedback", ASSIGNMENT, "--force")
     report = run_course(["report", ASSIGNMENT], course)
     assert report.returncode == 0, report.stdout + report.stderr
     table_line = next(line for line in report.stdout.splitlines() if "│ solution " in line)

@@ -12,36 +12,82 @@ connection and no request left for the web (but MathJax's, from its CDN); the st
 image and math still show.
 """
 
+import contextlib
 import os
+import sys
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from coursegrader.adapters.formgrader_guard import FILE_POLICY, PAGE_POLICY
-from coursegrader.commands.nbgrader import run_nbgrader
-from tests.assignment.conftest import ASSIGNMENT, Listener, course_with_class, run_course
+from coursegrader.commands.nbgrader import nbgrader_env
+from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, Listener, make_course
 from tests.browser import JupyterServer, PageWatch, chromium_page
-from tests.examples.lab00 import (MARKUP_FILE_NAMES, MARKUP_MATH, MARKUP_OWN_MARKER, MARKUP_TABLE_CELL,
+from tests.examples.lab00 import (BANK, MARKUP_FILE_NAMES, MARKUP_MATH, MARKUP_OWN_MARKER, MARKUP_TABLE_CELL,
                                   OWN_HIDDEN_TESTS_MARKER, PAGE_LISTENER_PORT)
+from tests.service.forked_nbgrader import Nbgrader
 
 STUDENT = "isolation_markup"
 MATHJAX_CDN = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/"
 RUBRIC = "Marking scheme for graders"
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = course_with_class(tmp_path_factory.mktemp("markup"), ["solution", STUDENT])
-    graded = run_course(["autograde", ASSIGNMENT], course)
-    assert "2 graded" in graded.stdout, graded.stdout + graded.stderr
-    run_nbgrader(["generate_feedback", ASSIGNMENT, "--force"], course)
-    return course
+GUARD_DISABLED = "--ServerApp.jpserver_extensions=coursegrader.adapters.formgrader_guard=False"
+
+
+def grade(course: Path) -> None:
+    """The instructor's nbgrader commands, in children of one process that imported nbgrader."""
+    with Nbgrader("instructor", [sys.executable], cwd=course, env=nbgrader_env()) as nbgrader:
+        nbgrader.run("generate_assignment", ASSIGNMENT, "--force")
+        for name in ("solution", STUDENT):
+            BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
+        nbgrader.run("autograde", ASSIGNMENT)
+        for name in ("solution", STUDENT):
+            assert (course / "autograded" / name / ASSIGNMENT / "demo.ipynb").is_file(), name
+        nbgrader.run("generate_feedback", ASSIGNMENT, "--force")
 
 
 @pytest.fixture(scope="module")
-def server(course, tmp_path_factory):
-    with JupyterServer(course, tmp_path_factory.mktemp("server"), app="lab") as server:
-        yield server
+def started(tmp_path_factory):
+    """The course graded while two Jupyter servers start on it (formgrader opens the gradebook only when asked)
+    and Chromium starts: ``jupyter lab`` as an instructor runs it, and ``jupyter server`` with the guard's
+    server extension disabled."""
+    folder = tmp_path_factory.mktemp("markup")
+    course = make_course(folder / "course", TEST_LIMITS)
+    servers = (JupyterServer(course, folder / "lab", app="lab"),
+               JupyterServer(course, folder / "server", app="server", extra_args=(GUARD_DISABLED,)))
+    with contextlib.ExitStack() as stack:
+        with ThreadPoolExecutor(3) as pool:
+            starting = [pool.submit(server.__enter__) for server in servers]
+            grading = pool.submit(grade, course)
+            try:
+                page = stack.enter_context(chromium_page())
+            finally:
+                for server, start in zip(servers, starting):
+                    if start.exception() is None:
+                        stack.push(server.__exit__)
+                stack.callback(lambda: [server.process.terminate() for server in servers if server.process])  # at once
+        for step in (*starting, grading):
+            step.result()
+        page.goto(f"{servers[0].url}/formgrader/manage_assignments?token={servers[0].token}")  # logs in: the cookie
+        yield course, servers, page
+
+
+@pytest.fixture(scope="module")
+def course(started):
+    return started[0]
+
+
+@pytest.fixture(scope="module")
+def server(started):
+    return started[1][0]
+
+
+@pytest.fixture(scope="module")
+def server_without_the_extension(started):
+    return started[1][1]
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +103,8 @@ def listener():
 
 
 @pytest.fixture(scope="module")
-def browser_page(server):
-    with chromium_page() as page:
-        page.goto(f"{server.url}/formgrader/manage_assignments?token={server.token}")  # logs in: the cookie
-        yield page
+def browser_page(started):
+    return started[2]
 
 
 @pytest.fixture
@@ -163,12 +207,18 @@ def test_formgraders_submission_page_runs_nothing_and_shows_the_answer(watched, 
 def test_every_file_formgrader_serves_for_the_submission_runs_nothing(watched, server, submission_id, course, listener):
     page, watch = watched
     folder = course / "autograded" / STUDENT / ASSIGNMENT
+    opened = []  # each file in a tab of its own, watched as the module's page is, all loading at once
     for name in sorted(path.name for path in folder.iterdir()):
+        tab = page.context.new_page()
         url = f"{server.url}/formgrader/submissions/{submission_id}/{urllib.parse.quote(name)}"
-        open_and_settle(page, url)
-        assert_ran_nothing(page, watch, listener, url, title=None)
+        opened.append((name, url, tab, PageWatch().attach(tab)))
+        tab.goto(url, wait_until="commit")
+    for name, url, tab, tab_watch in opened:
+        tab.wait_for_load_state("load")
+        assert_ran_nothing(tab, tab_watch, listener, url, title=None)
         if name.startswith("written."):  # shown as its source text, not as a document
-            assert "<script>" in page.inner_text("body")
+            assert "<script>" in tab.inner_text("body")
+        tab.close()
     for name in ("evil.html", "evil.svg"):  # submitted, never graded: not there to serve
         response = page.goto(f"{server.url}/formgrader/submissions/{submission_id}/{name}")
         assert response.status == 404
@@ -190,11 +240,10 @@ def test_the_feedback_page_runs_nothing_and_shows_the_answer(watched, course, li
     assert page.locator("iframe, form, object, embed, svg, base, script:not([src])").count() <= 1  # MathJax's config
 
 
-def test_the_guard_holds_where_the_server_extension_is_not_enabled(course, tmp_path, submission_id):
-    disabled = "--ServerApp.jpserver_extensions=coursegrader.adapters.formgrader_guard=False"
-    with JupyterServer(course, tmp_path / "server", app="server", extra_args=(disabled,)) as server:
-        status, headers, _ = server.fetch(f"/formgrader/submissions/{submission_id}/manifest.json")
-        log = server.log_text()
+def test_the_guard_holds_where_the_server_extension_is_not_enabled(server_without_the_extension, submission_id):
+    server = server_without_the_extension
+    status, headers, _ = server.fetch(f"/formgrader/submissions/{submission_id}/manifest.json")
+    log = server.log_text()
     assert "was not enabled as a server extension" in log  # installed from nbgrader_config.py
     assert status == 200 and headers["Content-Security-Policy"] == FILE_POLICY
     assert headers["Content-Type"] == "text/plain; charset=utf-8"

@@ -4,7 +4,8 @@ The instructor (root) releases the assignment with ``nbgrader release_assignment
 a fresh folder and starts ``course watch`` (at most two graded attempts). Two student accounts, made
 here with homes only they can read, run ``nbgrader fetch_assignment``, ``submit`` and
 ``fetch_feedback`` as themselves (``runuser``), with Debian's python3 and the pinned nbgrader
-(``make student-python``). What happens, in order:
+(``make student-python``): each command in a process of its own, forked from one that imported nbgrader
+as the student (``Nbgrader``), so nbgrader's imports are paid once per account. What happens, in order:
 
 1. alice submits a correct notebook and bob a flawed one; both are graded and released;
 2. bob submits an infinite loop while alice submits again, and alice also submits under bob's name
@@ -33,15 +34,15 @@ import sys
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psutil
 import pytest
 
-from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
+from coursegrader.commands.nbgrader import nbgrader_env
 from tests.assignment.conftest import ASSIGNMENT, ROOT, TEST_LIMITS, make_course
 from tests.examples.lab00 import BANK
+from tests.service.forked_nbgrader import Nbgrader, Running
 
 STUDENT_PYTHON = Path(os.environ.get("COURSEKIT_STUDENT_PYTHON", "/opt/coursekit-student-python"))
 COURSE_ID = "transformer-from-scratch"
@@ -50,7 +51,6 @@ LOOP = "bounds_infinite_loop"
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("runuser") or not shutil.which("useradd"),
                                 reason="makes Unix accounts: needs root, useradd and runuser")
-
 
 class Student:
     def __init__(self, name: str, exchange: Path):
@@ -65,14 +65,20 @@ class Student:
         shutil.chown(jupyter, name, name)
         shutil.chown(jupyter / "nbgrader_config.py", name, name)
 
-    def nbgrader(self, *args: str) -> subprocess.CompletedProcess:
-        """``nbgrader ARGS ASSIGNMENT`` as this student, from their home, with nothing of root's environment."""
+    def start_nbgrader(self) -> Nbgrader:
+        """This student's nbgrader, from their home, with nothing of root's environment (``self.nbgrader``)."""
         environment = [f"HOME={self.home}", f"USER={self.name}", f"LOGNAME={self.name}", "LANG=C.UTF-8",
                        f"PATH={STUDENT_PYTHON / 'bin'}:/usr/bin:/bin"]
-        result = subprocess.run(["runuser", "-u", self.name, "--", "env", "-i", *environment, "nbgrader", *args,
-                                 ASSIGNMENT], cwd=self.home, capture_output=True, text=True, timeout=180)
-        assert result.returncode == 0, f"{self.name}: nbgrader {' '.join(args)}\n{result.stdout}\n{result.stderr}"
-        return result
+        self.nbgrader = Nbgrader(self.name, ["runuser", "-u", self.name, "--", "env", "-i", *environment, "python"],
+                                 cwd=self.home)
+        return self.nbgrader
+
+    def start(self, *args: str) -> Running:
+        """``nbgrader ARGS ASSIGNMENT`` as this student, started now."""
+        return self.nbgrader.start(*args, ASSIGNMENT)
+
+    def run(self, *args: str) -> str:
+        return self.nbgrader.run(*args, ASSIGNMENT)
 
     def write_notebook(self, example: str) -> None:
         """The student's work: one of the bank's examples, in the folder fetch_assignment made."""
@@ -157,45 +163,44 @@ c.WatchPolicy.max_attempts = 2
 """)
     course.chmod(0o700)
     suffix = uuid.uuid4().hex[:6]
-    students = []
+    students, runners = [], []
     service = Service(course)
     try:
-        with ThreadPoolExecutor(4) as pool:
-            release = pool.submit(lambda: [run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course),
-                                           run_nbgrader(["release_assignment", ASSIGNMENT], course)])
-            students = [Student(f"cw{letter}{suffix}", exchange) for letter in "ab"]
-            release.result()
+        instructor = Nbgrader("instructor", [sys.executable], cwd=course, env=nbgrader_env())
+        runners.append(instructor)
+        students = [Student(f"cw{letter}{suffix}", exchange) for letter in "ab"]
         alice, bob = students
+        runners += [student.start_nbgrader() for student in students]
+        instructor.run("generate_assignment", ASSIGNMENT, "--force")
+        instructor.run("release_assignment", ASSIGNMENT)
         phases = {"accounts and release": time.perf_counter() - started}
         service.start(wait=False)  # it starts while the students fetch the assignment
-        with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda student: student.nbgrader("fetch_assignment"), students))
+        for fetching in [student.start("fetch_assignment") for student in students]:
+            fetching.result()
+        alice.write_notebook("solution")
+        bob.write_notebook(FLAWED)
         service.wait_for(r"watching ")
 
         phases["service start, fetch_assignment"] = time.perf_counter() - started - sum(phases.values())
         # 1. a correct and a flawed submission
-        alice.write_notebook("solution")
-        bob.write_notebook(FLAWED)
-        with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda student: student.nbgrader("submit"), students))
+        for submitting in [student.start("submit") for student in students]:
+            submitting.result()
         service.wait_for(rf"✓ {alice.name} \(attempt 1/2\)")
         service.wait_for(rf"✓ {bob.name} \(attempt 1/2\)")
 
         phases["1. two submissions graded"] = time.perf_counter() - started - sum(phases.values())
         # 2. an infinite loop, beside an honest resubmission and a forgery; killed while grading the loop
         bob.write_notebook(LOOP)
-        with ThreadPoolExecutor(3) as pool:
-            submitting = [pool.submit(bob.nbgrader, "submit"), pool.submit(alice.nbgrader, "submit"),
-                          pool.submit(alice.nbgrader, "submit", f"--student={bob.name}")]
-            service.wait_for(rf"grading {bob.name} \(attempt 2/2")  # its loop runs for 4 s: kill it now
-            first_run = service.text()
-            tree = psutil.Process(service.process.pid).children(recursive=True)
-            service.process.send_signal(signal.SIGKILL)
-            service.process.wait()
-            _gone, left = psutil.wait_procs(tree, timeout=15)
-            left_behind = [process.pid for process in left]
-            for submitted in submitting:
-                submitted.result()
+        submitting = [bob.start("submit"), alice.start("submit"), alice.start("submit", f"--student={bob.name}")]
+        service.wait_for(rf"grading {bob.name} \(attempt 2/2")  # its loop runs for 4 s: kill it now
+        first_run = service.text()
+        tree = psutil.Process(service.process.pid).children(recursive=True)
+        service.process.send_signal(signal.SIGKILL)
+        service.process.wait()
+        _gone, left = psutil.wait_procs(tree, timeout=15)
+        left_behind = [process.pid for process in left]
+        for submitted in submitting:
+            submitted.result()
         service.start()  # and stopped with SIGTERM while it grades the loop again (and alice's, if the kill cut it)
         service.wait_for(rf"grading {bob.name} \(attempt 2/2")
         if f"✓ {alice.name} (attempt 2/2)" not in first_run:
@@ -206,18 +211,23 @@ c.WatchPolicy.max_attempts = 2
 
         phases["2. loop, resubmission, forgery; SIGKILL, restart, SIGTERM"] = \
             time.perf_counter() - started - sum(phases.values())
-        # 3. past the limit
+        # 3. past the limit (alice, her pages all released, fetches them meanwhile)
+        third = bob.start("submit")
         service.start(wait=False)
-        bob.nbgrader("submit")
+        alice_fetches = alice.start("fetch_feedback")
+        third.result()
         service.wait_for(rf"refused {bob.name}")
 
         phases["3. refused"] = time.perf_counter() - started - sum(phases.values())
-        # 4. SIGTERM, then the students fetch their feedback
+        # 4. SIGTERM; bob fetches his feedback, the refusal's page released before the line above was written
         service.process.send_signal(signal.SIGTERM)
+        bob_fetches = bob.start("fetch_feedback")
         exit_code = service.process.wait(timeout=60)
-        with ThreadPoolExecutor(3) as pool:
-            list(pool.map(lambda student: student.nbgrader("fetch_feedback"), students))
+        alice_fetches.result()
+        bob_fetches.result()
         phases["4. SIGTERM, fetch_feedback"] = time.perf_counter() - started - sum(phases.values())
+        for runner in runners:
+            runner.close()  # now, so that their CPU time is counted below
         journal = [json.loads(line) for line in
                    (course / ".coursekit" / "watch" / f"{ASSIGNMENT}.jsonl").read_text().splitlines()]
         yield {"alice": alice, "bob": bob, "first_run": first_run, "second_run": second_run, "third_run": service.text(),
@@ -228,6 +238,8 @@ c.WatchPolicy.max_attempts = 2
         if service.starts and service.process.poll() is None:
             service.process.kill()
             service.process.wait()
+        for runner in runners:
+            runner.close()
         for student in students:
             student.remove()
         if not os.environ.get("COURSE_WATCH_KEEP"):

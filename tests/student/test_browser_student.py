@@ -1,8 +1,10 @@
 """The student's path in a real browser: JupyterLab on loopback, the release notebook opened in headless
 Chromium, each TODO filled in by typing, the notebook run, and the self-check table read off the page."""
 
+import contextlib
 import re
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 
@@ -17,7 +19,12 @@ def test_a_student_fills_runs_and_self_checks_the_release_in_jupyterlab(tmp_path
     cells = nbformat.read(work / "demo.ipynb", as_version=4).cells
     todo = [(index, cell) for index, cell in enumerate(cells) if cell.metadata.get("nbgrader", {}).get("solution")]
     assert len(todo) == 5
-    with JupyterServer(work, tmp_path / "server") as server, chromium_page(timeout_seconds=90) as page:
+    server = JupyterServer(work, tmp_path / "server")
+    with ThreadPoolExecutor(1) as pool, contextlib.ExitStack() as stack:
+        starting = pool.submit(server.__enter__)  # JupyterLab starts while Chromium does
+        stack.callback(lambda: starting.exception() is None and server.__exit__(None, None, None))
+        page = stack.enter_context(chromium_page(timeout_seconds=90))
+        starting.result()
         page.goto(f"{server.url}/lab/tree/demo.ipynb?token={server.token}")
         notebook = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook")
         notebook.locator(".jp-Cell").first.wait_for()
