@@ -194,7 +194,8 @@ def test_a_machine_without_bubblewrap_is_reported():
 
 
 def test_autograde_refuses_without_a_sandbox_unless_told_loudly(tmp_path, tmp_path_factory):
-    course = generated_course(tmp_path / "course", tmp_path_factory, '\nc.SandboxedExecute.bubblewrap = "/nonexistent/bwrap"\n')
+    course = generated_course(tmp_path / "course", tmp_path_factory,
+                              '\nc.SandboxedExecute.bubblewrap = "/nonexistent/bwrap"\n')
     BANK.place("isolation_environment", course / "submitted" / "student" / ASSIGNMENT, course)
     log = run_nbgrader(["autograde", ASSIGNMENT], course, check=False).read_text()
     assert (course / "logs" / "nbgrader-autograde.exitcode").read_text().strip() != "0"
