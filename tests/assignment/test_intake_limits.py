@@ -14,7 +14,8 @@ import stat
 from coursegrader.commands.nbgrader import run_nbgrader
 from coursegrader.files import trees
 from coursegrader.intake import ledger
-from tests.assignment.conftest import ASSIGNMENT, course_with_class, run_course
+from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, run_course
+from tests.assignment.generated import generated_course
 from tests.assignment.test_adversarial import grades_of, graded_notebook
 from tests.coursegrader.test_trees import deep_tree
 from tests.examples.lab00 import BANK, INTAKE_TEST_LIMITS
@@ -88,11 +89,11 @@ def test_the_next_runs_start_and_resume_over_a_graded_folder_1500_levels_deep(ad
     assert not (graded / "left-by-an-old-kernel").exists() and full_marks(course, student)
 
 
-def test_course_autograde_takes_them_in_alike(tmp_path):
+def test_course_autograde_takes_them_in_alike(tmp_path, tmp_path_factory):
     """One run, in parallel workers (its next run skipping them is test_parallel's; resuming over deep trees,
     the test above)."""
     names = ["bad_tree_deep", "bad_many_cells"]
-    course = course_with_class(tmp_path / "course", names)
+    course = generated_course(tmp_path / "course", tmp_path_factory, TEST_LIMITS, names)
     try:
         result = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], course)
         assert f"{len(names)} graded, 0 failed" in result.stdout, result.stdout + result.stderr

@@ -9,7 +9,8 @@ import copy
 
 import nbformat
 
-from tests.assignment.conftest import ASSIGNMENT, CLASS, course_with_class, run_course
+from tests.assignment.conftest import ASSIGNMENT, CLASS, TEST_LIMITS, run_course
+from tests.assignment.generated import generated_course
 from tests.assignment.gradebooks import gradebook_content, graded_notebooks
 from tests.examples.lab00 import BANK
 
@@ -37,8 +38,8 @@ def test_progress_counts_each_submission_and_the_log_keeps_nbgraders_lines(grade
     assert log.count("===== ") == len(CLASS) and "[AutogradeApp | INFO] Autograding" in log
 
 
-def test_a_second_run_skips_what_is_graded_and_grades_the_rest_once(graded_both_ways, tmp_path):
-    course = course_with_class(tmp_path / "course", ["solution", "bad_date"])
+def test_a_second_run_skips_what_is_graded_and_grades_the_rest_once(graded_both_ways, tmp_path, tmp_path_factory):
+    course = generated_course(tmp_path / "course", tmp_path_factory, TEST_LIMITS, ["solution", "bad_date"])
     with (course / "nbgrader_config.py").open("a") as config:
         config.write('c.AutogradeApp.log_level = "WARN"\n')  # nbgrader logs "Skipping existing assignment" at INFO
     first = run_course(["autograde", ASSIGNMENT, "--student", "solution"], course)
@@ -76,8 +77,8 @@ print("TRACES", traces, "HEAVY", heavy, "PID", os.getpid())
 '''
 
 
-def test_each_kernel_starts_clean_and_light(tmp_path):
-    course = course_with_class(tmp_path / "course", [])
+def test_each_kernel_starts_clean_and_light(tmp_path, tmp_path_factory):
+    course = generated_course(tmp_path / "course", tmp_path_factory, TEST_LIMITS)
     solution = nbformat.read(BANK.path_of("solution"), as_version=4)
     for student, code in (("a_leaves_traces", LEAVE_TRACES), ("b_looks_for_them", LOOK_FOR_TRACES)):
         notebook = copy.deepcopy(solution)

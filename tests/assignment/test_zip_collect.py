@@ -7,12 +7,13 @@ one, and renames a resubmitted `demo.ipynb` to `demo-1.ipynb`. The course collec
 import zipfile
 
 from coursegrader.commands.nbgrader import run_nbgrader
-from tests.assignment.conftest import ASSIGNMENT, course_with_class, run_course
+from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, run_course
+from tests.assignment.generated import generated_course
 from tests.examples.lab00 import BANK
 
 
-def test_a_canvas_export_is_collected_and_graded(tmp_path):
-    course = course_with_class(tmp_path / "course", [])
+def test_a_canvas_export_is_collected_and_graded(tmp_path, tmp_path_factory):
+    course = generated_course(tmp_path / "course", tmp_path_factory, TEST_LIMITS)
     archive = course / "downloaded" / ASSIGNMENT / "archive"
     archive.mkdir(parents=True)
     with zipfile.ZipFile(archive / "submissions.zip", "w") as export:

@@ -20,7 +20,8 @@ from coursegrader.run.inside import SandboxView
 from coursegrader.run.processes import descendants, process_name
 from coursegrader.run.sandbox import MiB, Limits, Sandbox, SandboxUnavailable, check_available
 from coursegrader.run.uids import SandboxUid
-from tests.assignment.conftest import ASSIGNMENT, make_course
+from tests.assignment.conftest import ASSIGNMENT
+from tests.assignment.generated import generated_course
 from tests.examples.lab00 import BANK
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,9 +193,9 @@ def test_a_machine_without_bubblewrap_is_reported():
         check_available("/nonexistent/bwrap")
 
 
-def test_autograde_refuses_without_a_sandbox_unless_told_loudly(tmp_path):
-    course = make_course(tmp_path / "course", '\nc.SandboxedExecute.bubblewrap = "/nonexistent/bwrap"\n')
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+def test_autograde_refuses_without_a_sandbox_unless_told_loudly(tmp_path, tmp_path_factory):
+    course = generated_course(tmp_path / "course", tmp_path_factory,
+                              '\nc.SandboxedExecute.bubblewrap = "/nonexistent/bwrap"\n')
     BANK.place("isolation_environment", course / "submitted" / "student" / ASSIGNMENT, course)
     log = run_nbgrader(["autograde", ASSIGNMENT], course, check=False).read_text()
     assert (course / "logs" / "nbgrader-autograde.exitcode").read_text().strip() != "0"
@@ -206,15 +207,16 @@ def test_autograde_refuses_without_a_sandbox_unless_told_loudly(tmp_path):
     assert (course / "autograded" / "student" / ASSIGNMENT / "demo.ipynb").is_file()
 
 
-def test_the_notebook_time_limit_stops_the_later_cells(tmp_path):
+def test_the_notebook_time_limit_stops_the_later_cells(tmp_path, tmp_path_factory):
     from tests.assignment.test_adversarial import grades_of
 
-    course = make_course(tmp_path / "course", "\nc.SandboxedExecute.notebook_timeout = 5\n")
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
-    BANK.place("honest_slow", course / "submitted" / "slow" / ASSIGNMENT, course)  # pauses 2 s in each block
+    # honest_slow pauses (1 s or 2 s) in each of Blocks A, B, C and E: 4 s leaves Block A and its checks time
+    # to finish, and Block E none (its pause ends at 4 pauses at least)
+    course = generated_course(tmp_path / "course", tmp_path_factory, "\nc.SandboxedExecute.notebook_timeout = 4\n")
+    BANK.place("honest_slow", course / "submitted" / "slow" / ASSIGNMENT, course)
     run_nbgrader(["autograde", ASSIGNMENT], course)
     grades = grades_of(course, "slow")
     assert all(grades[grade_id][0] > 0 for grade_id in grades if grade_id.startswith("test_block_a"))
     assert all(grades[grade_id][0] == 0 for grade_id in grades if grade_id.startswith("test_block_e"))
     notebook = (course / "autograded" / "slow" / ASSIGNMENT / "demo.ipynb").read_text()
-    assert "time limit of 5 s" in notebook
+    assert "time limit of 4 s" in notebook
