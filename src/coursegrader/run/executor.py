@@ -221,7 +221,8 @@ class SandboxedRunner:
         finally:
             process = getattr(getattr(self.km, "provisioner", None), "process", None) if self.km else None
             if process is not None:
-                kill_tree(process.pid)  # nothing a submission started outlives its grading
+                # nothing a submission started outlives its grading, nor its hold on the sandbox's user id
+                kill_tree(process.pid, wait=5)
             kernel_log.close()
         self.set_widgets_metadata()
 

@@ -46,8 +46,10 @@ def process_name(pid: int) -> str | None:
         return None
 
 
-def kill_tree(pid: int, spare: frozenset[int] = frozenset()) -> None:
-    """SIGKILL ``pid`` and every process below it, but those in ``spare`` (and ``pid`` itself, if spared)."""
+def kill_tree(pid: int, spare: frozenset[int] = frozenset(), wait: float = 0) -> None:
+    """SIGKILL ``pid`` and every process below it, but those in ``spare`` (and ``pid`` itself, if spared);
+    with ``wait``, then wait up to that many seconds for them to be gone (a killed process lives on until
+    the kernel has torn it down, and a child of this process until it is reaped here)."""
     import psutil
 
     processes = []
@@ -63,4 +65,6 @@ def kill_tree(pid: int, spare: frozenset[int] = frozenset()) -> None:
             process.kill()
         except psutil.Error:
             pass
+    if wait:
+        psutil.wait_procs(processes, timeout=wait)
 
