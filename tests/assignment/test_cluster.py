@@ -3,7 +3,8 @@
 The module starts a throwaway PostgreSQL server (Debian's package: initdb and pg_ctl, installed by
 scripts/install_system_deps.sh), reached by its plain ``postgresql://`` URL, and a Dask scheduler; each
 test starts the workers it needs with the README's command (``dask worker ADDRESS``, with the flags it
-names). Each layout grades a class that mixes correct work, realistic mistakes and hostile submissions
+names), all started at once; one worker with two threads, on a scheduler of its own, serves the module.
+Each layout grades a class that mixes correct work, realistic mistakes and hostile submissions
 (links, FIFOs, odd names, huge printouts, code that writes links, FIFOs and a deep tree into its own
 folder), and the shared gradebook, the autograded notebooks and the autograded folders must be what
 `nbgrader autograde` leaves on this machine:
@@ -20,6 +21,7 @@ folder), and the shared gradebook, the autograded notebooks and the autograded f
 from __future__ import annotations
 
 import copy
+import functools
 import glob
 import os
 import pwd
@@ -54,13 +56,20 @@ assert "--nthreads" in THREADS and "--nworkers" not in THREADS and "--nworkers" 
 # gradebook is the reference): correct work, mistakes, the Spanish edition, tampering, odd submissions.
 CLUSTER_CLASS = ["solution", "untouched_release", "pe_after_attention_es", "tamper_deleted_tests", "block_raises",
                  "bad_misnamed_notebook", "bad_folder_is_file", "forge_exit_kernel"]
+# What each layout grades, the slow one among them: one of each kind (correct, a mistake, the Spanish edition,
+# tampering, an odd submission), every hostile kind with the threads (the grading processes of one worker process
+# side by side), and between the two layouts all of CLUSTER_CLASS.
+THREADS_CLASS = ["solution", "pe_after_attention_es", "tamper_deleted_tests", "bad_misnamed_notebook"]
+PROCESSES_CLASS = ["solution", "block_raises", "untouched_release", "pe_after_attention_es", "tamper_deleted_tests",
+                   "bad_folder_is_file", "forge_exit_kernel"]
 # Hostile ones, graded on this machine by `nbgrader autograde` in tests/assignment/conftest.py (adversarial_course,
 # shared with test_adversarial.py): links, FIFOs, odd names, huge printouts, and code that leaves links, a FIFO
 # and a tree 100 folders deep in its own folder.
 HOSTILE = ["bad_links", "bad_fifo", "bad_odd_files", "bad_folder_is_link", "bad_notebook_is_link", "bad_timestamp",
            "bounds_prints_300_mb", "isolation_writes_odd_files"]
-SLOW = "honest_slow"  # correct, pausing 2 s in every block: a worker killed while it grades this is half-way
-assert set(CLUSTER_CLASS) <= set(CLASS) and set(HOSTILE) | {SLOW} <= set(BANK.names(folder="adversarial"))
+SLOW = "honest_slow"  # correct, pausing in every block (1 s or more): a worker killed while it grades this is mid-way
+assert set(THREADS_CLASS) | set(PROCESSES_CLASS) == set(CLUSTER_CLASS) <= set(CLASS)
+assert set(HOSTILE) | {SLOW} <= set(BANK.names(folder="adversarial"))
 
 
 def place(name: str, course: Path) -> None:
@@ -92,8 +101,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def new_database():
-    """A PostgreSQL server of its own, on a Unix socket, for this module; each call makes a database, and
-    returns its plain postgresql:// URL (SQLAlchemy's psycopg 3)."""
+    """A PostgreSQL server of its own, on a Unix socket, for this module; each call makes a database (empty, or a
+    copy of ``template``), and returns its plain postgresql:// URL (SQLAlchemy's psycopg 3)."""
     binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
     assert binaries, "PostgreSQL is not installed: run `make system-deps` (scripts/install_system_deps.sh)"
     bin_dir = Path(binaries[-1])
@@ -108,8 +117,9 @@ def new_database():
     run(bin_dir / "pg_ctl", "-D", folder / "data", "-l", folder / "server.log", "-w",
         "-o", f"-k {folder} -p {port} -h ''", "start")
 
-    def make(name: str) -> str:
-        run(bin_dir / "createdb", "-h", folder, "-p", port, "-U", "postgres", name)
+    def make(name: str, template: str | None = None) -> str:
+        copy_of = ["-T", template] if template else []
+        run(bin_dir / "createdb", "-h", folder, "-p", port, "-U", "postgres", *copy_of, name)
         return f"postgresql://postgres@/{name}?host={folder}&port={port}"
 
     try:
@@ -119,10 +129,12 @@ def new_database():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _stop(process: subprocess.Popen) -> None:
-    """Stop a `dask` command we started, and every process it started (its own session)."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
+def _stop(*processes: subprocess.Popen) -> None:
+    """Stop `dask` commands we started, and every process each started (its own session), side by side."""
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        os.killpg(process.pid, signal.SIGTERM)  # once: a second SIGTERM would end it before it stopped its workers
+    for process in running:
         try:
             process.wait(20)
         except subprocess.TimeoutExpired:
@@ -148,24 +160,45 @@ def dask_scheduler():
         _stop(process)
 
 
-@contextmanager
-def dask_workers(address: str, *flags: str, processes: int = 1, env: dict | None = None):
-    """`dask worker ADDRESS FLAGS`, as the README has instructors start it; waits until its processes joined."""
-    from distributed import Client
+class Workers:
+    """`dask worker` commands started at once; ``joined()`` waits until their processes joined the scheduler."""
 
-    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
-    environment.update(env or {})
-    process = None
+    def __init__(self, address: str, processes: int):
+        self.address, self.processes, self.commands = address, processes, []
+
+    def start(self, commands: list[tuple[list[str], dict]]) -> None:
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            self.before = set(client.scheduler_info()["workers"])
+        for flags, env in commands:
+            environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
+            environment.update(env)
+            self.commands.append(subprocess.Popen([DASK, "worker", self.address, *flags], env=environment,
+                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                                  start_new_session=True))
+
+    def joined(self) -> Workers:
+        from distributed import Client
+
+        with Client(self.address, timeout=30) as client:
+            client.wait_for_workers(len(self.before) + self.processes, timeout=120)
+        return self
+
+    def stop(self) -> None:
+        _stop(*self.commands)
+
+
+@contextmanager
+def dask_workers(address: str, *commands: tuple[list[str], dict], processes: int | None = None):
+    """`dask worker ADDRESS FLAGS` with each command's flags and environment, as the README has instructors start
+    it, all at once (``processes``: how many worker processes they make in all, one each unless said)."""
+    workers = Workers(address, len(commands) if processes is None else processes)
     try:
-        with Client(address, timeout=30) as client:
-            before = set(client.scheduler_info()["workers"])
-            process = subprocess.Popen([DASK, "worker", address, *flags], env=environment, stdout=subprocess.DEVNULL,
-                                       stderr=subprocess.DEVNULL, start_new_session=True)
-            client.wait_for_workers(len(before) + processes, timeout=120)
-        yield process
+        workers.start(list(commands))
+        yield workers
     finally:
-        if process is not None:
-            _stop(process)
+        workers.stop()
 
 
 @pytest.fixture(scope="module")
@@ -174,24 +207,52 @@ def scheduler():
         yield address
 
 
-def cluster_course(folder: Path, db_url: str, names: list[str]) -> Path:
-    course = make_course(folder, TEST_LIMITS)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force", f"--CourseDirectory.db_url={db_url}"], course)
-    for name in names:
-        place(name, course)
-    return course
+@pytest.fixture(scope="module")
+def threads_cluster():
+    """A scheduler of its own and one worker with two threads (README's first layout): killed and restarted by the
+    first test, it grades the rerun of another; its start overlaps the first test's own preparation."""
+    with dask_scheduler() as (_, address), dask_workers(address, (THREADS, {})) as workers:
+        yield address, workers
+
+
+@pytest.fixture(scope="module")
+def cluster_course(new_database, tmp_path_factory):
+    """``cluster_course(folder, database, names)``: a course folder where `nbgrader generate_assignment` ran against
+    a gradebook in PostgreSQL of its own, with the bank's submissions ``names``; its course and gradebook URL.
+    generate_assignment runs once for the module: each call copies its course folder and its database."""
+    generated = "generated"
+    template = make_course(tmp_path_factory.mktemp("generated") / "course", TEST_LIMITS)
+    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force",
+                  f"--CourseDirectory.db_url={new_database(generated)}"], template)
+
+    def make(folder: Path, database: str, names: list[str]) -> tuple[Path, str]:
+        db_url = new_database(database, template=generated)
+        course = Path(shutil.copytree(template, folder, symlinks=True))
+        for name in names:
+            place(name, course)
+        return course, db_url
+
+    return make
+
+
+@functools.lru_cache(maxsize=None)
+def _graded_by_nbgrader(*courses: Path) -> tuple[dict, dict]:
+    """The gradebook and autograded notebooks `nbgrader autograde` left in ``courses`` (the later ones win), read
+    once for the module: never changed, only looked up."""
+    gradebook, notebooks = {}, {}
+    for course in courses:
+        gradebook.update(gradebook_content(f"sqlite:///{course / 'gradebook.db'}", ASSIGNMENT))
+        notebooks.update(graded_notebooks(course, ASSIGNMENT))
+    return gradebook, notebooks
 
 
 def expected_gradebook(graded_both_ways, adversarial_course, names: list[str]) -> dict:
-    by_nbgrader = graded_both_ways[0]
-    reference = gradebook_content(f"sqlite:///{adversarial_course.course / 'gradebook.db'}", ASSIGNMENT)
-    reference.update(gradebook_content(f"sqlite:///{by_nbgrader / 'gradebook.db'}", ASSIGNMENT))
+    reference, _ = _graded_by_nbgrader(adversarial_course.course, graded_both_ways[0])
     return {name: reference[name] for name in names}
 
 
 def expected_notebooks(graded_both_ways, adversarial_course, names: list[str]) -> dict:
-    notebooks = {**graded_notebooks(adversarial_course.course, ASSIGNMENT),
-                 **graded_notebooks(graded_both_ways[0], ASSIGNMENT)}
+    _, notebooks = _graded_by_nbgrader(adversarial_course.course, graded_both_ways[0])
     return {path: notebook for path, notebook in notebooks.items() if path.split("/")[1] in names}
 
 
@@ -254,15 +315,29 @@ def autograde_killing_a_worker(course: Path, scheduler: str, db_url: str) -> tup
                 killed = _grading_worker(client, SLOW)
                 time.sleep(0.2)
         assert killed, "the slow submission should be graded by a worker process"
-        time.sleep(2)  # half-way through its notebook (it pauses 2 s in each block)
+        time.sleep(1)  # into its notebook, which pauses 1 s (or more) in each of its blocks: still seconds from its end
         os.kill(killed[0], signal.SIGKILL)
         output, _ = command.communicate(timeout=600)
     finally:
         if command.poll() is None:
             command.kill()
-    time.sleep(1)
-    assert not [pid for pid in killed[1] if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    for _ in range(10):  # the second the test always gave them after the run, no longer slept once they are gone
+        if not _running(killed[1]):
+            break
+        time.sleep(0.1)
+    assert not _running(killed[1])
     return command.returncode, output
+
+
+def _running(pids: list[int]) -> list[int]:
+    running = []
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                running.append(pid)
+        except psutil.NoSuchProcess:
+            pass
+    return running
 
 
 def assert_graded_once_each_as_nbgrader_did(returncode: int, output: str, names: list[str], db_url: str, course: Path,
@@ -285,33 +360,33 @@ def assert_graded_once_each_as_nbgrader_did(returncode: int, output: str, names:
 
 
 def test_a_worker_process_with_two_threads_grades_as_nbgrader_even_killed_and_restarted(
-        graded_both_ways, adversarial_course, new_database, scheduler, tmp_path):
-    names = sorted({*CLUSTER_CLASS, *HOSTILE, SLOW})
-    db_url = new_database("two_threads")
-    course = cluster_course(tmp_path / "course", db_url, names)
-    with dask_workers(scheduler, *THREADS):  # its one process restarted by the worker's nanny once killed
-        returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
-        assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways,
-                                                adversarial_course)
-        for student in names:
-            graded = tree_of(course, student)
-            assert graded == tree_of(reference_course(graded_both_ways, adversarial_course, student), student), student
-            assert "link or special" not in graded.values(), student
-        deep_tree = [path for path in tree_of(course, "isolation_writes_odd_files") if path.startswith("d")]
-        assert 1 < max(len(Path(path).parts) for path in deep_tree) <= 16  # the 100-deep tree, cut where copy-out stops
-        assert not (course / "gradebook.db").exists()  # nothing went to a local gradebook
+        graded_both_ways, adversarial_course, threads_cluster, cluster_course, tmp_path):
+    names = sorted({*THREADS_CLASS, *HOSTILE, SLOW})
+    scheduler, workers = threads_cluster  # its one process restarted by the worker's nanny once killed
+    course, db_url = cluster_course(tmp_path / "course", "two_threads", names)
+    workers.joined()
+    returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
+    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways,
+                                            adversarial_course)
+    for student in names:
+        graded = tree_of(course, student)
+        assert graded == tree_of(reference_course(graded_both_ways, adversarial_course, student), student), student
+        assert "link or special" not in graded.values(), student
+    deep_tree = [path for path in tree_of(course, "isolation_writes_odd_files") if path.startswith("d")]
+    assert 1 < max(len(Path(path).parts) for path in deep_tree) <= 16  # the 100-deep tree, cut where copy-out stops
+    assert not (course / "gradebook.db").exists()  # nothing went to a local gradebook
 
-        again = autograde_on(course, scheduler, db_url)
-        assert f"0 graded, 0 failed, {len(names)} skipped" in again.stdout, again.stdout + again.stderr
+    again = autograde_on(course, scheduler, db_url)
+    assert f"0 graded, 0 failed, {len(names)} skipped" in again.stdout, again.stdout + again.stderr
 
 
 def test_two_worker_processes_grade_as_nbgrader_the_other_taking_over_from_one_killed(
-        graded_both_ways, adversarial_course, new_database, scheduler, tmp_path):
-    names = sorted({*CLUSTER_CLASS, SLOW})
-    db_url = new_database("two_processes")
-    course = cluster_course(tmp_path / "course", db_url, names)
+        graded_both_ways, adversarial_course, scheduler, cluster_course, tmp_path):
+    names = sorted({*PROCESSES_CLASS, SLOW})
     processes = int(PROCESSES[PROCESSES.index("--nworkers") + 1])
-    with dask_workers(scheduler, *PROCESSES, processes=processes):
+    with dask_workers(scheduler, (PROCESSES, {}), processes=processes) as workers:
+        course, db_url = cluster_course(tmp_path / "course", "two_processes", names)
+        workers.joined()
         returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
     assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways,
                                             adversarial_course)
@@ -322,13 +397,13 @@ def test_two_worker_processes_grade_as_nbgrader_the_other_taking_over_from_one_k
 
 
 def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
-        graded_both_ways, adversarial_course, new_database, scheduler, tmp_path):
+        graded_both_ways, adversarial_course, threads_cluster, cluster_course, tmp_path):
     names = ["bad_date", SLOW, "solution"]
-    db_url = new_database("resumed")
-    course = cluster_course(tmp_path / "course", db_url, names)
     environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
-    environment["NBGRADER_DB_URL"] = db_url
-    with dask_scheduler() as (lost, address), dask_workers(address, *THREADS):
+    with dask_scheduler() as (lost, address), dask_workers(address, (THREADS, {})) as workers:
+        course, db_url = cluster_course(tmp_path / "course", "resumed", names)
+        environment["NBGRADER_DB_URL"] = db_url
+        workers.joined()
         command = subprocess.Popen([sys.executable, "-m", "coursegrader.commands.cli", "autograde", ASSIGNMENT,
                                     "--scheduler", address], cwd=course, env=environment, stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True)
@@ -344,22 +419,23 @@ def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
     assert stopped and "run the same command again" in first, first
     done = int(stopped.group(1))
 
-    with dask_workers(scheduler, *THREADS):
-        second = autograde_on(course, scheduler, db_url)
+    scheduler, threads = threads_cluster  # the module's worker: the rerun needs no worker of its own
+    threads.joined()
+    second = autograde_on(course, scheduler, db_url)
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"{3 - done} graded, 0 failed, {done} skipped" in second.stdout, second.stdout  # each graded once
     assert gradebook_content(db_url, ASSIGNMENT) == expected_gradebook(graded_both_ways, adversarial_course, names)
     assert graded_notebooks(course, ASSIGNMENT) == expected_notebooks(graded_both_ways, adversarial_course, names)
 
 
-def test_workers_that_cannot_grade_stop_the_run_before_it_starts_saying_what_to_do(scheduler, new_database, tmp_path):
-    db_url = new_database("refused")
-    course = cluster_course(tmp_path / "course", db_url, ["solution"])
+def test_workers_that_cannot_grade_stop_the_run_before_it_starts_saying_what_to_do(scheduler, cluster_course, tmp_path):
     impostor = tmp_path / "impostor"
     (impostor / "coursegrader").mkdir(parents=True)
     (impostor / "coursegrader" / "__init__.py").write_text("")  # another coursegrader, without this project's code
-    with dask_workers(scheduler, "--nthreads", "1", env={"PATH": "/nonexistent"}), \
-            dask_workers(scheduler, "--nthreads", "1", env={"PYTHONPATH": str(impostor)}):
+    with dask_workers(scheduler, (["--nthreads", "1"], {"PATH": "/nonexistent"}),
+                      (["--nthreads", "1"], {"PYTHONPATH": str(impostor)})) as workers:
+        course, db_url = cluster_course(tmp_path / "course", "refused", ["solution"])
+        workers.joined()
         result = autograde_on(course, scheduler, db_url)
     output = result.stdout + result.stderr
     assert result.returncode != 0 and "0 graded" not in output, output

@@ -35,12 +35,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import logging
 import platform
 import socket
 import time
 import uuid
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from coursegrader.classrun.app import make_app
@@ -229,12 +231,38 @@ def check_workers(client, app, scheduler: str, wait: float = 60) -> int:
     return len(answers)
 
 
-def _scheduler_reachable(client) -> bool:
-    try:
-        client.sync(client.scheduler.identity)
+SCHEDULER_ANSWER_WAIT = 5  # seconds the scheduler may take to answer "are you there?" once a task came back failed
+
+
+def _scheduler_lost(client, error: BaseException) -> bool:
+    """Whether ``error``, raised by a task's result, means the scheduler went away. The client cancels every
+    future the moment its connection to the scheduler closes (reason ``scheduler-connection-lost``): none
+    can come back after that, even from a scheduler that restarts, so nothing is gained by waiting. Any
+    other failure: the scheduler is asked, and one that does not answer within a few seconds counts as
+    gone (Dask's own wait, ``distributed.comm.timeouts.connect``, is 30 s of retries)."""
+    if getattr(error, "reason", None) == "scheduler-connection-lost" or client.status != "running":
         return True
-    except Exception:  # noqa: BLE001 — any failure to answer is an answer
+    try:
+        client.sync(client.scheduler.identity, callback_timeout=SCHEDULER_ANSWER_WAIT)
         return False
+    except Exception:  # noqa: BLE001 — any failure to answer is an answer
+        return True
+
+
+@contextmanager
+def _closed_at_the_end(client, lost: list[bool]):
+    """``with client``, except that a client whose scheduler went away is closed without its own log of the
+    reconnection it was still trying (a traceback of the cancelled attempt): the command says what happened."""
+    try:
+        yield client
+    finally:
+        logger, quiet = logging.getLogger("distributed.client"), logging.Filter("nothing")
+        if lost:
+            logger.addFilter(quiet)
+        try:
+            client.close()
+        finally:
+            logger.removeFilter(quiet)
 
 
 def run_on_cluster(app, course_root: Path, assignment: str, students: list[str], scheduler: str, force: bool,
@@ -268,7 +296,8 @@ def run_on_cluster(app, course_root: Path, assignment: str, students: list[str],
         if isinstance(message, dict) and message.get("run") == run and message.get("student") in starts:
             starts[message["student"]].append(message.get("worker", "?"))
 
-    with client:
+    lost: list[bool] = []
+    with _closed_at_the_end(client, lost):
         check_workers(client, app, scheduler)
         client.subscribe_topic(EVENTS, started)
         # in each task, not scattered: data scattered to workers is lost with them, and a task whose worker died
@@ -301,7 +330,8 @@ def run_on_cluster(app, course_root: Path, assignment: str, students: list[str],
                                               f"(the last: {getattr(error, 'last_worker', '?')}); see their logs: it may "
                                               "take more memory than a worker has"), b""
                 except Exception as error:  # noqa: BLE001 — the scheduler gone, or a task that raised
-                    if not _scheduler_reachable(client):
+                    if _scheduler_lost(client, error):
+                        lost.append(True)
                         raise ClusterLost(_lost_message(scheduler, len(done), len(todo))) from None
                     reason = f"the cluster could not grade it ({first_line(error)})"
                     if isinstance(error, ImportError):  # a worker that joined without this project's code
