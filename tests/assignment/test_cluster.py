@@ -41,7 +41,7 @@ import psutil
 import pytest
 
 from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
-from tests.assignment.conftest import ASSIGNMENT, CLASS, TEST_LIMITS, make_course, run_course
+from tests.assignment.conftest import ASSIGNMENT, CLASS, HOSTILE, TEST_LIMITS, make_course, run_course
 from tests.assignment.gradebooks import gradebook_content, graded_notebooks
 from tests.examples.lab00 import BANK
 
@@ -62,14 +62,11 @@ CLUSTER_CLASS = ["solution", "untouched_release", "pe_after_attention_es", "tamp
 THREADS_CLASS = ["solution", "pe_after_attention_es", "tamper_deleted_tests", "bad_misnamed_notebook"]
 PROCESSES_CLASS = ["solution", "block_raises", "untouched_release", "pe_after_attention_es", "tamper_deleted_tests",
                    "bad_folder_is_file", "forge_exit_kernel"]
-# Hostile ones, graded on this machine by `nbgrader autograde` in tests/assignment/conftest.py (adversarial_course,
-# shared with test_adversarial.py): links, FIFOs, odd names, huge printouts, and code that leaves links, a FIFO
-# and a tree 100 folders deep in its own folder.
-HOSTILE = ["bad_links", "bad_fifo", "bad_odd_files", "bad_folder_is_link", "bad_notebook_is_link", "bad_timestamp",
-           "bounds_prints_300_mb", "isolation_writes_odd_files"]
-SLOW = "honest_slow"  # correct, pausing in every block (1 s or more): a worker killed while it grades this is mid-way
+# Hostile ones, in the same class graded both ways (CLASS): links, FIFOs, odd names, huge printouts, and code
+# that leaves links, a FIFO and a tree 100 folders deep in its own folder; and the slow one.
+SLOW = "honest_slow"  # correct, pausing 1 s in every block: a worker killed while it grades this is mid-way
 assert set(THREADS_CLASS) | set(PROCESSES_CLASS) == set(CLUSTER_CLASS) <= set(CLASS)
-assert set(HOSTILE) | {SLOW} <= set(BANK.names(folder="adversarial"))
+assert set(HOSTILE) | {SLOW} <= set(CLASS)
 
 
 def place(name: str, course: Path) -> None:
@@ -236,28 +233,24 @@ def cluster_course(new_database, tmp_path_factory):
 
 
 @functools.lru_cache(maxsize=None)
-def _graded_by_nbgrader(*courses: Path) -> tuple[dict, dict]:
-    """The gradebook and autograded notebooks `nbgrader autograde` left in ``courses`` (the later ones win), read
-    once for the module: never changed, only looked up."""
-    gradebook, notebooks = {}, {}
-    for course in courses:
-        gradebook.update(gradebook_content(f"sqlite:///{course / 'gradebook.db'}", ASSIGNMENT))
-        notebooks.update(graded_notebooks(course, ASSIGNMENT))
-    return gradebook, notebooks
+def _graded_by_nbgrader(course: Path) -> tuple[dict, dict]:
+    """The gradebook and autograded notebooks `nbgrader autograde` left in ``course``, read once for the
+    module: never changed, only looked up."""
+    return gradebook_content(f"sqlite:///{course / 'gradebook.db'}", ASSIGNMENT), graded_notebooks(course, ASSIGNMENT)
 
 
-def expected_gradebook(graded_both_ways, adversarial_course, names: list[str]) -> dict:
-    reference, _ = _graded_by_nbgrader(adversarial_course.course, graded_both_ways[0])
+def expected_gradebook(graded_both_ways, names: list[str]) -> dict:
+    reference, _ = _graded_by_nbgrader(graded_both_ways[0])
     return {name: reference[name] for name in names}
 
 
-def expected_notebooks(graded_both_ways, adversarial_course, names: list[str]) -> dict:
-    _, notebooks = _graded_by_nbgrader(adversarial_course.course, graded_both_ways[0])
+def expected_notebooks(graded_both_ways, names: list[str]) -> dict:
+    _, notebooks = _graded_by_nbgrader(graded_both_ways[0])
     return {path: notebook for path, notebook in notebooks.items() if path.split("/")[1] in names}
 
 
-def reference_course(graded_both_ways, adversarial_course, student: str) -> Path:
-    return adversarial_course.course if student in [*HOSTILE, SLOW] else graded_both_ways[0]
+def reference_course(graded_both_ways) -> Path:
+    return graded_both_ways[0]
 
 
 def autograde_on(course: Path, scheduler: str, db_url: str, *extra: str) -> subprocess.CompletedProcess:
@@ -341,18 +334,18 @@ def _running(pids: list[int]) -> list[int]:
 
 
 def assert_graded_once_each_as_nbgrader_did(returncode: int, output: str, names: list[str], db_url: str, course: Path,
-                                            graded_both_ways, adversarial_course) -> None:
+                                            graded_both_ways) -> None:
     assert returncode == 0, output
     assert f"{len(names)} graded, 0 failed" in output, output
     assert "graded again after their worker was lost" in output and SLOW in output.split("worker was lost:")[-1]
     progress = [line for line in output.splitlines() if line.strip().startswith("[")]
     assert sorted(line.split()[2] for line in progress) == names  # each reported once
     assert set(grades_per_cell(db_url)) == {1}  # one grade per cell and submission, never two
-    expected = expected_gradebook(graded_both_ways, adversarial_course, names)
+    expected = expected_gradebook(graded_both_ways, names)
     graded = gradebook_content(db_url, ASSIGNMENT)
     for student in names:
         assert graded.get(student) == expected[student], student  # every cell's score and comment
-    expected = expected_notebooks(graded_both_ways, adversarial_course, names)
+    expected = expected_notebooks(graded_both_ways, names)
     graded = graded_notebooks(course, ASSIGNMENT)
     assert sorted(graded) == sorted(expected)
     for path in expected:
@@ -360,17 +353,16 @@ def assert_graded_once_each_as_nbgrader_did(returncode: int, output: str, names:
 
 
 def test_a_worker_process_with_two_threads_grades_as_nbgrader_even_killed_and_restarted(
-        graded_both_ways, adversarial_course, threads_cluster, cluster_course, tmp_path):
+        graded_both_ways, threads_cluster, cluster_course, tmp_path):
     names = sorted({*THREADS_CLASS, *HOSTILE, SLOW})
     scheduler, workers = threads_cluster  # its one process restarted by the worker's nanny once killed
     course, db_url = cluster_course(tmp_path / "course", "two_threads", names)
     workers.joined()
     returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
-    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways,
-                                            adversarial_course)
+    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways)
     for student in names:
         graded = tree_of(course, student)
-        assert graded == tree_of(reference_course(graded_both_ways, adversarial_course, student), student), student
+        assert graded == tree_of(reference_course(graded_both_ways), student), student
         assert "link or special" not in graded.values(), student
     deep_tree = [path for path in tree_of(course, "isolation_writes_odd_files") if path.startswith("d")]
     assert 1 < max(len(Path(path).parts) for path in deep_tree) <= 16  # the 100-deep tree, cut where copy-out stops
@@ -381,15 +373,14 @@ def test_a_worker_process_with_two_threads_grades_as_nbgrader_even_killed_and_re
 
 
 def test_two_worker_processes_grade_as_nbgrader_the_other_taking_over_from_one_killed(
-        graded_both_ways, adversarial_course, scheduler, cluster_course, tmp_path):
+        graded_both_ways, scheduler, cluster_course, tmp_path):
     names = sorted({*PROCESSES_CLASS, SLOW})
     processes = int(PROCESSES[PROCESSES.index("--nworkers") + 1])
     with dask_workers(scheduler, (PROCESSES, {}), processes=processes) as workers:
         course, db_url = cluster_course(tmp_path / "course", "two_processes", names)
         workers.joined()
         returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
-    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways,
-                                            adversarial_course)
+    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways)
 
 
 # -----------------------------------------------------------------------------
@@ -397,7 +388,7 @@ def test_two_worker_processes_grade_as_nbgrader_the_other_taking_over_from_one_k
 
 
 def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
-        graded_both_ways, adversarial_course, threads_cluster, cluster_course, tmp_path):
+        graded_both_ways, threads_cluster, cluster_course, tmp_path):
     names = ["bad_date", SLOW, "solution"]
     environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
     with dask_scheduler() as (lost, address), dask_workers(address, (THREADS, {})) as workers:
@@ -424,8 +415,8 @@ def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
     second = autograde_on(course, scheduler, db_url)
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"{3 - done} graded, 0 failed, {done} skipped" in second.stdout, second.stdout  # each graded once
-    assert gradebook_content(db_url, ASSIGNMENT) == expected_gradebook(graded_both_ways, adversarial_course, names)
-    assert graded_notebooks(course, ASSIGNMENT) == expected_notebooks(graded_both_ways, adversarial_course, names)
+    assert gradebook_content(db_url, ASSIGNMENT) == expected_gradebook(graded_both_ways, names)
+    assert graded_notebooks(course, ASSIGNMENT) == expected_notebooks(graded_both_ways, names)
 
 
 def test_workers_that_cannot_grade_stop_the_run_before_it_starts_saying_what_to_do(scheduler, cluster_course, tmp_path):
