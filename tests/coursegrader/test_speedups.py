@@ -456,7 +456,6 @@ def test_cell_lookups_answer_as_nbgrader_does(speedups_on, gradebook, finder):
     lookups = names_to_look_up(gradebook)
     answers = [outcome(patched, gradebook, *lookup) for lookup in lookups]
     assert answers == [outcome(patched.original, gradebook, *lookup) for lookup in lookups]
-    found = [answer for answer in answers if answer[0] == "returned"]
     assert {answer[0] for answer in answers} == {"returned", "MissingEntry"}  # both were compared
 
 
