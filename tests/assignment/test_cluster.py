@@ -389,7 +389,7 @@ def test_two_worker_processes_grade_as_nbgrader_the_other_taking_over_from_one_k
 
 def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
         graded_both_ways, threads_cluster, cluster_course, tmp_path):
-    names = ["bad_date", SLOW, "solution"]
+    names = ["block_raises", SLOW, "solution"]  # each graded by nbgrader in graded_both_ways
     environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
     with dask_scheduler() as (lost, address), dask_workers(address, (THREADS, {})) as workers:
         course, db_url = cluster_course(tmp_path / "course", "resumed", names)
