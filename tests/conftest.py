@@ -2,6 +2,9 @@
 
 import pytest
 
+# the cluster tests' fixtures (a PostgreSQL server, Dask schedulers and workers, each per test module)
+pytest_plugins = ["tests.assignment.cluster"]
+
 
 @pytest.fixture(autouse=True)
 def nbgrader_as_shipped_after_each_test():
