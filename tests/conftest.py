@@ -26,3 +26,21 @@ def pytest_sessionfinish(session):
     factory = getattr(session.config, "_tmp_path_factory", None)
     if factory is not None:
         remove_made(factory.getbasetemp())
+
+
+# Files that take longest, or build what others wait for, handed to the workers first (pytest-xdist hands out
+# files in collection order): the suite then ends on short files, not on one long file alone.
+LONGEST_FIRST = ("assignment/test_cluster.py", "assignment/test_cluster_processes.py", "assignment/test_parallel.py",
+                 "assignment/test_adversarial.py", "service/test_watch_end_to_end.py", "assignment/test_second_lab.py",
+                 "assignment/test_formgrader.py", "assignment/test_autograde.py", "assignment/test_pages_run_nothing.py",
+                 "student/test_browser_student.py", "coursegrader/test_sandbox.py", "assignment/test_zip_collect.py",
+                 "assignment/test_interrupted.py", "assignment/test_intake_limits.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item) -> int:
+        path = item.path.as_posix()
+        return next((index for index, name in enumerate(LONGEST_FIRST) if path.endswith("tests/" + name)),
+                    len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: within a rank, the order pytest collected

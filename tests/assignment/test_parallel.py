@@ -38,7 +38,7 @@ def test_progress_counts_each_submission_and_the_log_keeps_nbgraders_lines(grade
     assert log.count("===== ") == len(CLASS) and "[AutogradeApp | INFO] Autograding" in log
 
 
-def test_a_second_run_skips_what_is_graded_and_grades_the_rest_once(graded_both_ways, tmp_path, tmp_path_factory):
+def test_a_second_run_skips_what_is_graded_and_grades_the_rest_once(tmp_path, tmp_path_factory):
     course = generated_course(tmp_path / "course", tmp_path_factory, TEST_LIMITS, ["solution", "bad_date"])
     with (course / "nbgrader_config.py").open("a") as config:
         config.write('c.AutogradeApp.log_level = "WARN"\n')  # nbgrader logs "Skipping existing assignment" at INFO
