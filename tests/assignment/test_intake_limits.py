@@ -2,7 +2,8 @@
 
 The bank's examples (tests/examples/lab00.py: trees too deep, too long, too many files, a locked folder;
 notebooks of too many cells, too deep JSON, too many attachments) are graded with the rest of the
-adversarial class; test_adversarial.py checks their scores and notes. Here: what was set aside is
+adversarial class (by `course autograde`); test_adversarial.py checks their scores and notes, and
+the real `nbgrader autograde` grades some of them here. Here: what was set aside is
 kept and recorded, nothing else moved, and the next run starts and resumes as usual, even over a
 graded folder that holds a tree 1,500 levels deep.
 """
@@ -14,7 +15,7 @@ import stat
 from coursegrader.commands.nbgrader import run_nbgrader
 from coursegrader.files import trees
 from coursegrader.intake import ledger
-from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, run_course
+from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS
 from tests.assignment.generated import generated_course
 from tests.assignment.test_adversarial import grades_of, graded_notebook
 from tests.coursegrader.test_trees import deep_tree
@@ -89,18 +90,19 @@ def test_the_next_runs_start_and_resume_over_a_graded_folder_1500_levels_deep(ad
     assert not (graded / "left-by-an-old-kernel").exists() and full_marks(course, student)
 
 
-def test_course_autograde_takes_them_in_alike(tmp_path, tmp_path_factory):
-    """One run, in parallel workers (its next run skipping them is test_parallel's; resuming over deep trees,
-    the test above)."""
-    names = ["bad_tree_deep", "bad_many_cells"]
+def test_nbgrader_autograde_takes_them_in_alike(tmp_path, tmp_path_factory):
+    """The adversarial class is graded by `course autograde`; the real `nbgrader autograde` takes in a tree too
+    deep, a path too long and a notebook of too many cells alike (its resuming over deep trees: the test above)."""
+    names = ["bad_tree_deep", "bad_tree_long_path", "bad_many_cells"]
     course = generated_course(tmp_path / "course", tmp_path_factory, TEST_LIMITS, names)
     try:
-        result = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], course)
-        assert f"{len(names)} graded, 0 failed" in result.stdout, result.stdout + result.stderr
+        log = run_nbgrader(["autograde", ASSIGNMENT], course).read_text()
+        assert all(f"Graded {name}/{ASSIGNMENT} completely" in log for name in names), log[-3000:]
         for name in names:
             notes = graded_notebook(course, name).cells[0].source
             assert all(phrase in notes for phrase in BANK.examples[name].notes), (name, notes)
         assert full_marks(course, "bad_tree_deep") and set_aside_of(course, "bad_tree_deep")
+        assert full_marks(course, "bad_tree_long_path") and set_aside_of(course, "bad_tree_long_path")
         assert not any(score for score, _ in grades_of(course, "bad_many_cells").values())
     finally:
         trees.remove_tree(course / ".coursekit" / "set-aside")

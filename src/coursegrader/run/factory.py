@@ -33,6 +33,8 @@ class KernelFactory:
     def __init__(self, python: str = sys.executable):
         env = {name: os.environ[name] for name in FACTORY_ENVIRONMENT if name in os.environ}
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        # a forked kernel's /proc/self/environ is the zygote's: the kernel's PATH, not the grader's
+        env["PATH"] = os.pathsep.join([os.path.dirname(python), "/usr/bin", "/bin"])
         self.process = subprocess.Popen([python, "-m", "coursegrader.run.zygote"], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
                                         cwd="/", start_new_session=True)
