@@ -39,3 +39,26 @@ def test_a_released_id_is_taken_again_and_a_full_range_says_so():
     first.release()
     with SandboxUid(71_000, 1) as uid:
         assert uid == 71_000
+
+
+def test_whatever_runs_as_a_sandbox_id_is_stopped_before_the_id_is_given_back():
+    import subprocess
+    import time
+
+    import psutil
+    import pytest
+
+    from coursegrader.run.processes import kill_user_processes
+
+    escaped = subprocess.Popen(["/usr/bin/setpriv", "--reuid=71500", "--regid=71500", "--clear-groups",
+                                "/usr/bin/sleep", "600"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 5
+        while psutil.Process(escaped.pid).uids().real != 71500 and time.monotonic() < deadline:
+            time.sleep(0.01)  # until setpriv has become that user and started sleep
+        kill_user_processes(71500)
+        assert not psutil.pid_exists(escaped.pid)  # killed and reaped: gone before kill_user_processes returned
+    finally:
+        escaped.kill()
+    with pytest.raises(ValueError):
+        kill_user_processes(0)

@@ -38,7 +38,7 @@ from coursegrader.run.inside import SandboxView
 from coursegrader.run.kernel import SandboxedKernelManager, ipykernel_command
 from coursegrader.run.kernelclient import start_kernel_client
 from coursegrader.run.outputs import OutputBudget, coalesce_streams, inert
-from coursegrader.run.processes import kill_tree
+from coursegrader.run.processes import kill_tree, kill_user_processes
 from coursegrader.run.sandbox import Limits, Sandbox, SandboxUnavailable, check_available
 from coursegrader.run.uids import FIRST_UID, UID_COUNT, SandboxUid
 from coursegrader.run.watchdog import Watchdog
@@ -189,7 +189,11 @@ class SandboxedRunner:
                                     environment=self._kernel_environment()) if sandboxed else None
             if self._sandbox is None:
                 self._handover_dir.mkdir()
-            self._execute_notebook(nb, resources, work_dir, run_dir)
+            try:
+                self._execute_notebook(nb, resources, work_dir, run_dir)
+            finally:
+                if self._sandbox is not None and self._sandbox.as_root:  # the kernel ran as the sandbox's own id
+                    kill_user_processes(uid.uid)  # nothing runs as this id once it is given back
 
     def _execute_notebook(self, nb, resources, work_dir: Path, run_dir: Path) -> None:
         from nbclient import NotebookClient

@@ -68,3 +68,24 @@ def kill_tree(pid: int, spare: frozenset[int] = frozenset(), wait: float = 0) ->
     if wait:
         psutil.wait_procs(processes, timeout=wait)
 
+
+
+def kill_user_processes(uid: int, wait: float = 5) -> None:
+    """SIGKILL every process whose real user id is ``uid`` (a sandbox's own id, never a person's or root's),
+    then wait up to ``wait`` seconds for them to be gone: whatever of a sandbox escaped its process tree ends
+    before its id is given to another sandbox."""
+    import psutil
+
+    if uid < 1000:
+        raise ValueError(f"user id {uid} is not a sandbox's")
+    processes = []
+    for process in psutil.process_iter(["uids"]):
+        uids = process.info["uids"]
+        if uids is not None and uids.real == uid:
+            try:
+                process.kill()
+                processes.append(process)
+            except psutil.Error:
+                continue
+    if processes and wait:
+        psutil.wait_procs(processes, timeout=wait)
