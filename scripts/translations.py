@@ -5,7 +5,7 @@
     python scripts/translations.py check     # what has no translation, what translates nothing any more
 
 After ``update``, translate the new entries of each ``.po`` (any PO editor, or by hand), then
-``compile``. ``make test`` runs the same check (tests/coursegrader/test_translations.py). See
+``compile``. ``make test`` runs the same check (tests/coursegrader/language/test_translations.py). See
 scripts/catalogs.py for the domains and where their catalogs live.
 """
 

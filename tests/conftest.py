@@ -33,7 +33,7 @@ def pytest_sessionfinish(session):
 LONGEST_FIRST = ("assignment/test_cluster.py", "assignment/test_cluster_processes.py", "assignment/test_parallel.py",
                  "assignment/test_adversarial.py", "service/test_watch_end_to_end.py", "assignment/test_second_lab.py",
                  "assignment/test_formgrader.py", "assignment/test_autograde.py", "assignment/test_pages_run_nothing.py",
-                 "student/test_browser_student.py", "coursegrader/test_sandbox.py", "assignment/test_zip_collect.py",
+                 "student/test_browser_student.py", "coursegrader/run/test_sandbox.py", "assignment/test_zip_collect.py",
                  "assignment/test_interrupted.py", "assignment/test_intake_limits.py")
 
 

@@ -18,7 +18,7 @@ from coursegrader.intake import ledger
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS
 from tests.assignment.generated import generated_course
 from tests.assignment.test_adversarial import grades_of, graded_notebook
-from tests.coursegrader.test_trees import deep_tree
+from tests.coursegrader.files.test_trees import deep_tree
 from tests.examples.lab00 import BANK, INTAKE_TEST_LIMITS
 
 MANY = 10 * INTAKE_TEST_LIMITS["entries"]  # the files bad_tree_many_files submits

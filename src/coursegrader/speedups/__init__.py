@@ -20,7 +20,7 @@ The switch is nbgrader's configuration, in ``nbgrader_config.py``::
 (``WRITTEN_FOR``); on any other installed version it is not applied, and one warning line names it and
 both versions. With the switch off, ``apply`` removes whatever a fix replaced in this process. What
 they change is checked twice: each fix against the code it stands in for, on recorded inputs
-(``tests/coursegrader/test_speedups.py``), and nbgrader's own test suite, which passes with them on
+(``tests/coursegrader/speedups/test_speedups.py``), and nbgrader's own test suite, which passes with them on
 exactly as with them off (``make test-nbgrader``).
 
 Not covered: the command line cannot turn them off (``apply`` runs while nbgrader reads the file, before

@@ -7,7 +7,7 @@ from coursegrader.labs import grading_checks
 from coursegrader.reports.html_report import write_html
 from coursegrader.results.results import FAILED, PASSED, PENDING, Results, Row
 from coursekit.lab import find_lab
-from tests.coursegrader.test_htmlsafety import Tags
+from tests.coursegrader.adapters.test_htmlsafety import Tags
 
 HOSTILE = [
     "<script>alert(1)</script>",

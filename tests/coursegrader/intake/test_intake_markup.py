@@ -8,7 +8,7 @@ from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 from coursegrader.adapters.htmlsafety import clean
 from coursegrader.intake.notes import notes_cell
 from coursegrader.intake.submission import Intake, scan_submission
-from tests.coursegrader.test_htmlsafety import Tags
+from tests.coursegrader.adapters.test_htmlsafety import Tags
 from tests.examples.lab00 import BANK
 
 MARKUP_NAMES = [

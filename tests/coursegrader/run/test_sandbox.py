@@ -24,7 +24,7 @@ from tests.assignment.conftest import ASSIGNMENT
 from tests.assignment.generated import generated_course
 from tests.examples.lab00 import BANK
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def run_inside(sandbox: Sandbox, code: str) -> dict:

@@ -34,7 +34,7 @@ from coursegrader import speedups
 from coursegrader.speedups import (cell_lookups, engines, gradebook_schema, metadata_schema, output_schema,
                                    registry, timestamps)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 NBGRADER_TESTS = Path(nbgrader.__file__).parent / "tests"
 FIVE = ["metadata_schema", "engines", "output_schema", "timestamps", "cell_lookups"]
 

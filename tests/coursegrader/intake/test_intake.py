@@ -16,7 +16,7 @@ from coursegrader.files import trees
 from coursegrader.intake.notebook_json import JsonLimits, parse_notebook_json
 from coursegrader.intake.setaside import SetAside, remove_graded_folder
 from coursegrader.intake.submission import scan_submission
-from tests.coursegrader.test_trees import deep_tree
+from tests.coursegrader.files.test_trees import deep_tree
 from tests.examples.lab00 import BANK
 
 
