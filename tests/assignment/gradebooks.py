@@ -1,4 +1,5 @@
-"""What two grading runs must agree on: the gradebook's content, and the autograded notebooks."""
+"""Reading what grading left: one submission's grades and comments, and, for two grading runs to agree on,
+the gradebook's whole content and the autograded notebooks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,18 @@ from pathlib import Path
 import nbformat
 
 GRADING_DAY = "<the day it was graded>"
+
+
+def submission_grades(course: Path, student: str, assignment: str, notebook: str = "demo"
+                      ) -> tuple[dict[str, tuple[float, float, bool]], dict[str, str | None]]:
+    """One student's graded notebook in the course's own (SQLite) gradebook: each grade cell's (score, max_score,
+    needs_manual_grade), and each comment (by the name of its cell)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        found = gradebook.find_submission_notebook(notebook, assignment, student)
+        return ({grade.name: (grade.score, grade.max_score, grade.needs_manual_grade) for grade in found.grades},
+                {comment.name: comment.auto_comment for comment in found.comments})
 
 
 def gradebook_content(db_url: str, assignment: str) -> dict:

@@ -22,6 +22,7 @@ from coursegrader.labs import grading_checks
 from coursegrader.run.uids import FIRST_UID, UID_COUNT, lock_folder
 from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT, ROOT
+from tests.assignment.gradebooks import submission_grades
 from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET
 
 CHECKS = grading_checks(find_lab(ASSIGNMENT))
@@ -29,11 +30,9 @@ ADVERSARIAL = BANK.names(folder="adversarial")
 
 
 def grades_of(course: Path, student: str) -> dict[str, tuple[float, float]]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        notebook = gradebook.find_submission_notebook(BANK.notebook, ASSIGNMENT, student)
-        return {grade.name: (grade.score, grade.max_score) for grade in notebook.grades}
+    """Each grade cell's (score, max_score) in ``course``'s gradebook."""
+    grades, _ = submission_grades(course, student, ASSIGNMENT, BANK.notebook)
+    return {name: (score, max_score) for name, (score, max_score, _) in grades.items()}
 
 
 def graded_notebook(course: Path, student: str) -> nbformat.NotebookNode:

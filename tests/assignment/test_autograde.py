@@ -10,28 +10,24 @@ import json
 import nbformat
 import pytest
 
-from coursegrader.commands.demo import course_db_url
 from coursegrader.labs import grading_checks
 from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT
+from tests.assignment.gradebooks import submission_grades
 from tests.examples.lab00 import BANK
 
 CHECKS = grading_checks(find_lab(ASSIGNMENT))
 CLASS = BANK.names(kind="class")
 
 
-def submission_grades(course, student):
-    from nbgrader.api import Gradebook
-
-    with Gradebook(course_db_url(course)) as gradebook:
-        notebook = gradebook.find_submission_notebook("demo", ASSIGNMENT, student)
-        return {grade.name: (grade.score, grade.max_score, grade.needs_manual_grade) for grade in notebook.grades}
+def grade_cells(course, student) -> dict[str, tuple[float, float, bool]]:
+    return submission_grades(course, student, ASSIGNMENT)[0]
 
 
 @pytest.mark.parametrize("student", CLASS)
 def test_every_check_scores_as_the_bank_says(graded_course, student):
     course, _ = graded_course
-    grades = submission_grades(course, student)
+    grades = grade_cells(course, student)
     example = BANK.examples[student]
     got = {check.grade_id: grades[check.grade_id][0] for check in CHECKS}
     expected = {check.grade_id: 0.0 if check.grade_id in example.fails else check.points for check in CHECKS}
@@ -41,14 +37,14 @@ def test_every_check_scores_as_the_bank_says(graded_course, student):
 
 def test_solution_earns_every_autograded_point(graded_course):
     course, _ = graded_course
-    grades = submission_grades(course, "solution")
+    grades = grade_cells(course, "solution")
     assert sum(score for name, (score, _, _) in grades.items() if name != "block_d") == CHECKS.total_points() == 21
 
 
 def test_block_d_waits_for_a_grader_unless_left_untouched(graded_course):
     course, _ = graded_course
-    assert submission_grades(course, "solution")["block_d"] == (0.0, 4.0, True)
-    assert submission_grades(course, "untouched_release")["block_d"] == (0.0, 4.0, False)  # nbgrader's auto-zero
+    assert grade_cells(course, "solution")["block_d"] == (0.0, 4.0, True)
+    assert grade_cells(course, "untouched_release")["block_d"] == (0.0, 4.0, False)  # nbgrader's auto-zero
 
 
 def test_each_test_cell_holds_exactly_the_graders_verdict(graded_course):

@@ -10,7 +10,8 @@ from nbgrader.utils import compute_checksum
 from coursegrader.language.catalog import Translator, translate_code, translate_markdown
 from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT, ROOT
-from tests.examples.lab00 import BANK, SPANISH_TWINS
+from tests.assignment.gradebooks import submission_grades
+from tests.examples.lab00 import SPANISH_TWINS
 
 RELEASE = ROOT / "release" / ASSIGNMENT / "demo.ipynb"
 RELEASE_ES = ROOT / "release-es" / ASSIGNMENT / "demo.ipynb"
@@ -25,13 +26,10 @@ def code_without_comments(source: str) -> list[str]:
     return [re.sub(r"\s*#.*$", "", line) for line in source.splitlines() if not line.lstrip().startswith("#")]
 
 
-def grades(course, student):
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        notebook = gradebook.find_submission_notebook(BANK.notebook, ASSIGNMENT, student)
-        return ({grade.name: grade.score for grade in notebook.grades},
-                {comment.name: comment.auto_comment for comment in notebook.comments})
+def grades(course, student) -> tuple[dict[str, float], dict[str, str | None]]:
+    """Each grade cell's score, and each comment."""
+    cells, comments = submission_grades(course, student, ASSIGNMENT)
+    return {name: score for name, (score, _, _) in cells.items()}, comments
 
 
 # -----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from coursegrader.files import trees
 from coursegrader.intake import ledger
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS
 from tests.assignment.generated import generated_course
-from tests.assignment.test_adversarial import grades_of, graded_notebook
+from tests.assignment.test_adversarial import graded_notebook, grades_of
 from tests.coursegrader.files.test_trees import deep_tree
 from tests.examples.lab00 import BANK, INTAKE_TEST_LIMITS
 

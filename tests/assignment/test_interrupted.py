@@ -9,8 +9,8 @@ import time
 
 import psutil
 
-from coursegrader.labs import grading_checks
 from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
+from coursegrader.labs import grading_checks
 from coursekit.lab import find_lab
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS
 from tests.assignment.generated import generated_course

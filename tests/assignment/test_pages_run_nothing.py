@@ -25,8 +25,15 @@ from coursegrader.adapters.formgrader_guard import FILE_POLICY, PAGE_POLICY
 from coursegrader.commands.nbgrader import nbgrader_env
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, Listener, make_course
 from tests.browser import JupyterServer, PageWatch, chromium_page
-from tests.examples.lab00 import (BANK, MARKUP_FILE_NAMES, MARKUP_MATH, MARKUP_OWN_MARKER, MARKUP_TABLE_CELL,
-                                  OWN_HIDDEN_TESTS_MARKER, PAGE_LISTENER_PORT)
+from tests.examples.lab00 import (
+    BANK,
+    MARKUP_FILE_NAMES,
+    MARKUP_MATH,
+    MARKUP_OWN_MARKER,
+    MARKUP_TABLE_CELL,
+    OWN_HIDDEN_TESTS_MARKER,
+    PAGE_LISTENER_PORT,
+)
 from tests.service.forked_nbgrader import Nbgrader
 
 STUDENT = "isolation_markup"

@@ -14,6 +14,7 @@ from tests.assignment.generated import generated_course
 from tests.assignment.gradebooks import gradebook_content, graded_notebooks
 from tests.examples.lab00 import BANK
 
+
 def test_the_gradebooks_are_the_same(graded_both_ways):
     by_nbgrader, by_course, result, _ = graded_both_ways
     assert result.returncode == 0, result.stdout + result.stderr
