@@ -145,14 +145,15 @@ def adversarial_course(tmp_path_factory):
 # whole class is graded by the demo run, `graded_course`), with at least one attack of each kind of the
 # bank (bad input, bounds, isolation, forgery, tampering, honest but odd): the hostile files, printouts
 # and trees a class run must carry back (test_cluster.py compares its runs to these), a loop stopped at
-# the time limit, a kernel that exits, a disk filled, a search for the grader's hidden checks, markup made to
-# run in a browser.
+# the time limit, a kernel that exits, a disk filled, searches for the grader's hidden checks and hidden
+# text, markup made to run in a browser.
 HOSTILE = ["bad_links", "bad_fifo", "bad_odd_files", "bad_folder_is_link", "bad_notebook_is_link", "bad_timestamp",
            "bounds_prints_300_mb", "isolation_writes_odd_files"]
 CLASS = ["solution", "solution_es", "untouched_release", "pe_after_attention", "pe_after_attention_es", "block_raises",
          "jupyterlab_saved", "hand_typed_manifest_es", "tampered_tests", "bad_missing_notebook", "bad_folder_is_file",
          "bad_misnamed_notebook", "forge_exit_kernel", "tamper_deleted_tests", "bounds_infinite_loop", "honest_slow",
-         "bounds_fills_disk", "isolation_grader_package", "isolation_markup", *HOSTILE]
+         "bounds_fills_disk", "isolation_grader_package", "isolation_grading_notebook", "isolation_markup",
+         *HOSTILE]
 
 
 def course_with_class(folder: Path, names=CLASS) -> Path:

@@ -147,14 +147,16 @@ def test_no_graded_notebook_shows_course_files_secrets_or_hidden_code(adversaria
                 assert not leaked, (student, path.name, leaked)
 
 
-def test_no_marking_scheme_or_hidden_test_reaches_the_kernel(adversarial_course):
+@pytest.mark.parametrize("grader", ["course autograde", "nbgrader autograde"])
+def test_no_marking_scheme_or_hidden_test_reaches_the_kernel(adversarial_course, graded_both_ways, grader):
     """The graded notebook keeps Block D's instructions with the marking scheme (formgrader shows it to graders);
-    the kernel never had it: not in its folder, its history or any process it could see."""
+    the kernel never had it: not in its folder, its history or any process it could see. Forked kernels
+    (`course autograde`) and kernels started anew (`nbgrader autograde`, graded_both_ways) alike."""
     source = nbformat.read(ROOT / "source" / ASSIGNMENT / "demo.ipynb", as_version=4)
     scheme = next(cell.source for cell in source.cells if "### BEGIN MARK SCHEME" in cell.source)
     scheme_lines = [line for line in scheme.split("### BEGIN MARK SCHEME")[1].splitlines() if len(line) > 30]
     secrets = [*scheme_lines, "BEGIN HIDDEN TESTS", "MARK SCHEME"]
-    course = adversarial_course.course
+    course = adversarial_course.course if grader == "course autograde" else graded_both_ways[0]
     notebook = graded_notebook(course, "isolation_grading_notebook")
     printed = outputs_text(notebook)
     kept = (course / "autograded" / "isolation_grading_notebook" / ASSIGNMENT / "found.txt").read_text()

@@ -14,6 +14,8 @@ from tests.assignment.generated import generated_course
 from tests.assignment.gradebooks import gradebook_content, graded_notebooks
 from tests.examples.lab00 import BANK
 
+LOOKS_AT_PROCESSES = "isolation_grading_notebook"
+
 
 def test_the_gradebooks_are_the_same(graded_both_ways):
     by_nbgrader, by_course, result, _ = graded_both_ways
@@ -27,7 +29,13 @@ def test_the_autograded_notebooks_are_the_same(graded_both_ways):
     by_nbgrader, by_course, _, _ = graded_both_ways
     expected = graded_notebooks(by_nbgrader, ASSIGNMENT)
     assert len(expected) == len(CLASS)
-    assert graded_notebooks(by_course, ASSIGNMENT) == expected
+    graded = graded_notebooks(by_course, ASSIGNMENT)
+    # it prints the processes it can see: a kernel started anew in its sandbox, or one forked by the kernel
+    # factory, differ there by design (its grades are compared above; what it found, in test_adversarial.py)
+    looks_around = f"autograded/{LOOKS_AT_PROCESSES}/{ASSIGNMENT}/demo.ipynb"
+    assert [cell.source for cell in graded.pop(looks_around).cells] == \
+        [cell.source for cell in expected.pop(looks_around).cells]
+    assert graded == expected
 
 
 def test_progress_counts_each_submission_and_the_log_keeps_nbgraders_lines(graded_both_ways):
