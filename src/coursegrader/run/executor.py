@@ -193,7 +193,7 @@ class SandboxedRunner:
                 self._execute_notebook(nb, resources, work_dir, run_dir)
             finally:
                 if self._sandbox is not None and self._sandbox.as_root:  # the kernel ran as the sandbox's own id
-                    kill_user_processes(uid.uid)  # nothing runs as this id once it is given back
+                    kill_user_processes(uid.uid)  # gone, and waited for, before the id is given back
 
     def _execute_notebook(self, nb, resources, work_dir: Path, run_dir: Path) -> None:
         from nbclient import NotebookClient
@@ -225,8 +225,7 @@ class SandboxedRunner:
         finally:
             process = getattr(getattr(self.km, "provisioner", None), "process", None) if self.km else None
             if process is not None:
-                # nothing a submission started outlives its grading, nor its hold on the sandbox's user id
-                kill_tree(process.pid, wait=5)
+                kill_tree(process.pid)  # nothing a submission started outlives its grading
             kernel_log.close()
         self.set_widgets_metadata()
 

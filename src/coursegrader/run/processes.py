@@ -46,10 +46,8 @@ def process_name(pid: int) -> str | None:
         return None
 
 
-def kill_tree(pid: int, spare: frozenset[int] = frozenset(), wait: float = 0) -> None:
-    """SIGKILL ``pid`` and every process below it, but those in ``spare`` (and ``pid`` itself, if spared);
-    with ``wait``, then wait up to that many seconds for them to be gone (a killed process lives on until
-    the kernel has torn it down, and a child of this process until it is reaped here)."""
+def kill_tree(pid: int, spare: frozenset[int] = frozenset()) -> None:
+    """SIGKILL ``pid`` and every process below it, but those in ``spare`` (and ``pid`` itself, if spared)."""
     import psutil
 
     processes = []
@@ -65,9 +63,6 @@ def kill_tree(pid: int, spare: frozenset[int] = frozenset(), wait: float = 0) ->
             process.kill()
         except psutil.Error:
             pass
-    if wait:
-        psutil.wait_procs(processes, timeout=wait)
-
 
 
 def kill_user_processes(uid: int, wait: float = 5) -> None:
