@@ -24,7 +24,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
+from coursegrader.commands.nbgrader import nbgrader_env
+from tests import commands
 from tests.assignment.conftest import ASSIGNMENT, CLASS, HOSTILE, TEST_LIMITS, make_course, run_course
 from tests.assignment.gradebooks import gradebook_content, graded_notebooks
 from tests.examples.lab00 import BANK
@@ -203,8 +204,8 @@ def cluster_course(new_database, tmp_path_factory):
     generate_assignment runs once for the module: each call copies its course folder and its database."""
     generated = "generated"
     template = make_course(tmp_path_factory.mktemp("generated") / "course", TEST_LIMITS)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force",
-                  f"--CourseDirectory.db_url={new_database(generated)}"], template)
+    commands.nbgrader(["generate_assignment", ASSIGNMENT, "--force",
+                       f"--CourseDirectory.db_url={new_database(generated)}"], template)
 
     def make(folder: Path, database: str, names: list[str]) -> tuple[Path, str]:
         db_url = new_database(database, template=generated)

@@ -2,10 +2,10 @@
 
 - ``graded_course``: the whole ``course demo`` run (release, autograde, feedback, export) on the
   realistic class, as ``make demo`` does it;
-- ``adversarial_course``: ``course autograde --jobs 2`` on the attacks and odd inputs of the bank, with
-  short time limits, a secret in the grader's environment and ports listening on loopback;
-- ``graded_both_ways``: one class, holding an attack of each kind, graded by ``nbgrader autograde`` and
-  by ``course autograde --jobs 2``.
+- ``graded_classes``, seen as two fixtures: ``graded_both_ways``, one class (CLASS) holding an attack of each
+  kind, graded by ``nbgrader autograde``; and ``adversarial_course``, the same class with every attack and odd
+  input of the bank, graded by ``course autograde --jobs 2`` at the same time; both with short time limits, a
+  secret in the grader's environment and ports listening on loopback.
 
 Each is made once per run, whichever pytest-xdist worker asks first (``tests.once``).
 """
@@ -17,14 +17,13 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
+from tests import commands
 from tests.examples.lab00 import BANK, ENVIRONMENT_SECRET, INTAKE_TEST_LIMITS, LISTENING_PORTS
 from tests.once import once_per_run
 
@@ -112,34 +111,14 @@ class GradedClass:
     course: Path
     log: str  # the command's output, then nbgrader's log of every submission
     accepted_connections: list[int]
-    returncode: int
+    finished: subprocess.CompletedProcess  # the command's exit status, output and errors
+
+    @property
+    def returncode(self) -> int:
+        return self.finished.returncode
 
 
 ADVERSARIAL = BANK.names(folder="adversarial") + ["solution"]
-
-
-def _grade_the_bank(folder: Path) -> GradedClass:
-    course = make_course(folder, TEST_LIMITS)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
-    for name in ADVERSARIAL:
-        BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
-    with Listener(LISTENING_PORTS) as listener:
-        finished = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], course, env={ENVIRONMENT_SECRET: "hunter2-do-not-leak"})
-    log = (course / "logs" / "course-autograde.log").read_text(errors="replace")
-    return GradedClass(course, finished.stdout + finished.stderr + log, listener.accepted, finished.returncode)
-
-
-@pytest.fixture(scope="session")
-def adversarial_course(tmp_path_factory):
-    """The bank's attacks and odd inputs, graded by `course autograde --jobs 2` (the class grader; that it
-    leaves what `nbgrader autograde` leaves is `graded_both_ways`' and test_parallel.py's work, on a class
-    holding one of each kind of attack), with a secret in the grader's environment and ports listening."""
-    os.environ.pop("NBGRADER_DB_URL", None)
-    return once_per_run(tmp_path_factory, "adversarial", _grade_the_bank)
-
-
-# -----------------------------------------------------------------------------
-# one class, graded by `nbgrader autograde` and by `course autograde --jobs 2`
 
 # Part of the realistic class (both editions, right and wrong work, a notebook saved by JupyterLab; the
 # whole class is graded by the demo run, `graded_course`), with at least one attack of each kind of the
@@ -154,46 +133,72 @@ CLASS = ["solution", "solution_es", "untouched_release", "pe_after_attention", "
          "bad_misnamed_notebook", "forge_exit_kernel", "tamper_deleted_tests", "bounds_infinite_loop", "honest_slow",
          "bounds_fills_disk", "isolation_grader_package", "isolation_grading_notebook", "isolation_markup",
          *HOSTILE]
+# What `course autograde --jobs 2` grades in one run: the whole bank's attacks and odd inputs, and CLASS.
+COURSE_CLASS = sorted(set(ADVERSARIAL) | set(CLASS))
 
 
-def course_with_class(folder: Path, names=CLASS) -> Path:
+def course_with_class(folder: Path, names=CLASS, generated: Path | None = None) -> Path:
+    """A course with TEST_LIMITS, the lab generated (or its gradebook and release copied from the course
+    ``generated``), and the bank's examples ``names`` submitted."""
     course = make_course(folder, TEST_LIMITS)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+    if generated is None:
+        commands.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+    else:
+        shutil.copy2(generated / "gradebook.db", course / "gradebook.db")
+        shutil.copytree(generated / "release", course / "release")
     for name in names:
         BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
     return course
 
 
-def run_course(args, course: Path, env=None) -> subprocess.CompletedProcess:
-    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
-    environment.update(env or {})
-    return subprocess.run([sys.executable, "-m", "coursegrader.commands.cli", *args], cwd=course, env=environment,
-                          capture_output=True, text=True, timeout=900)
+def run_course(args, course: Path, env=None, *, new_process: bool = False) -> subprocess.CompletedProcess:
+    """``course ARGS`` in ``course`` (a child of tests.commands' server; ``new_process``: a new interpreter,
+    for a test about the grader's own process)."""
+    if not new_process:
+        return commands.course(args, course, env)
+    return subprocess.run([sys.executable, "-m", "coursegrader.commands.cli", *args], cwd=course,
+                          env=commands.command_env(env), capture_output=True, text=True, timeout=900)
 
 
 def _grade_both_ways(folder: Path):
-    """The class graded by `nbgrader autograde` and by `course autograde --jobs 2`, both at once (two courses,
-    two gradebooks: nothing shared but the machine); each one's seconds."""
+    """CLASS graded by `nbgrader autograde`, and the bank's attacks with CLASS by `course autograde --jobs 2`, both
+    at once (two courses, two gradebooks: nothing shared but the machine), with a secret in both graders'
+    environment and ports listening on loopback."""
     by_nbgrader = course_with_class(folder / "by-nbgrader")
-    by_course = course_with_class(folder / "by-course")
-    env = {key: value for key, value in os.environ.items() if key != "NBGRADER_DB_URL"}
-    seconds = {}
-
-    def by_nbgrader_autograde():
-        started = time.perf_counter()
-        run_nbgrader(["autograde", ASSIGNMENT], by_nbgrader)
-        seconds["nbgrader"] = time.perf_counter() - started
-
-    other = threading.Thread(target=by_nbgrader_autograde)
-    other.start()
-    started = time.perf_counter()
-    result = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], by_course, env)
-    seconds["course"] = time.perf_counter() - started
-    other.join()
-    assert "nbgrader" in seconds, "nbgrader autograde did not finish (its log is in by-nbgrader/logs)"
-    return by_nbgrader, by_course, result, (seconds["nbgrader"], seconds["course"])
+    by_course = course_with_class(folder / "by-course", COURSE_CLASS, generated=by_nbgrader)
+    secret = {ENVIRONMENT_SECRET: "hunter2-do-not-leak"}
+    nbgrader_done = []
+    with Listener(LISTENING_PORTS) as listener:
+        other = threading.Thread(target=lambda: nbgrader_done.append(
+            commands.nbgrader(["autograde", ASSIGNMENT], by_nbgrader, secret, check=False)))
+        other.start()
+        # a process of its own: the secret is in its /proc entry as in an instructor's grader's
+        finished = run_course(["autograde", ASSIGNMENT, "--jobs", "2"], by_course, secret, new_process=True)
+        other.join()
+    assert nbgrader_done and nbgrader_done[0].returncode == 0, \
+        "nbgrader autograde failed:\n" + (nbgrader_done[0].stdout[-3000:] if nbgrader_done else "(no answer)")
+    log = (by_course / "logs" / "course-autograde.log").read_text(errors="replace")
+    graded = GradedClass(by_course, finished.stdout + finished.stderr + log, listener.accepted, finished)
+    return by_nbgrader, graded
 
 
 @pytest.fixture(scope="session")
-def graded_both_ways(tmp_path_factory):
+def graded_classes(tmp_path_factory):
+    os.environ.pop("NBGRADER_DB_URL", None)
     return once_per_run(tmp_path_factory, "both-ways", _grade_both_ways)
+
+
+@pytest.fixture(scope="session")
+def adversarial_course(graded_classes) -> GradedClass:
+    """The bank's attacks and odd inputs, with CLASS, graded by `course autograde --jobs 2` (the class grader; that
+    it leaves what `nbgrader autograde` leaves is test_parallel.py's work, on CLASS), with a secret in the
+    grader's environment and ports listening."""
+    return graded_classes[1]
+
+
+@pytest.fixture(scope="session")
+def graded_both_ways(graded_classes):
+    """CLASS graded by `nbgrader autograde` (its course), and by `course autograde --jobs 2` (in the course of
+    ``adversarial_course``): (nbgrader's course, course's course, the `course autograde` command's result)."""
+    by_nbgrader, graded = graded_classes
+    return by_nbgrader, graded.course, graded.finished

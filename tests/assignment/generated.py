@@ -1,33 +1,34 @@
-"""Lab 00 generated once per test process, for the tests that need a fresh course with it released.
+"""Lab 00 generated once per test run, for the tests that need a fresh course with it released.
 
-`nbgrader generate_assignment` is a process of its own (~4 s of imports) that writes the same gradebook
-and release/ for every course made by ``make_course``: each test copies them from one generated course
-instead. The tests of generating itself (test_release.py, `course release`) still run nbgrader.
+`nbgrader generate_assignment` writes the same gradebook and release/ for every course made by
+``make_course``: it runs once (``tests.once``, whichever worker asks first), and each test copies them from
+that generated course. The tests of generating itself (test_release.py, `course release`) still run nbgrader.
 """
 
 import os
 import shutil
 from pathlib import Path
 
-from coursegrader.commands.nbgrader import run_nbgrader
+from tests import commands
 from tests.assignment.conftest import ASSIGNMENT, make_course
 from tests.examples.lab00 import BANK
+from tests.once import once_per_run
 
-_generated: Path | None = None
+
+def _generate(folder: Path) -> Path:
+    template = make_course(folder)
+    commands.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], template)
+    return template
 
 
 def generated_course(destination: Path, tmp_path_factory, extra_config: str = "", names=()) -> Path:
     """A course as ``make_course`` makes it, after `nbgrader generate_assignment`, with the bank's examples
     ``names`` in submitted/."""
-    global _generated
-    if _generated is None:
-        os.environ.pop("NBGRADER_DB_URL", None)  # the throwaway course keeps its own gradebook
-        template = make_course(tmp_path_factory.mktemp("generated"))
-        run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], template)
-        _generated = template
+    os.environ.pop("NBGRADER_DB_URL", None)  # the throwaway course keeps its own gradebook
+    generated = once_per_run(tmp_path_factory, "generated", _generate)
     course = make_course(destination, extra_config)
-    shutil.copy2(_generated / "gradebook.db", course / "gradebook.db")
-    shutil.copytree(_generated / "release", course / "release")
+    shutil.copy2(generated / "gradebook.db", course / "gradebook.db")
+    shutil.copytree(generated / "release", course / "release")
     for name in names:
         BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
     return course

@@ -9,9 +9,10 @@ import time
 
 import psutil
 
-from coursegrader.commands.nbgrader import nbgrader_env, run_nbgrader
+from coursegrader.commands.nbgrader import nbgrader_env
 from coursegrader.labs import grading_checks
 from coursekit.lab import find_lab
+from tests import commands
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS
 from tests.assignment.generated import generated_course
 from tests.assignment.test_adversarial import grades_of
@@ -63,7 +64,7 @@ def test_a_killed_run_resumes_and_grades_each_submission_exactly_once(tmp_path, 
     assert finished_first == {"bad_date"}
     assert (course / "autograded" / KILLED_WHILE_GRADING).exists()  # left half-made by the kill
 
-    second_log = run_nbgrader(["autograde", ASSIGNMENT], course).read_text()
+    second_log = commands.nbgrader(["autograde", ASSIGNMENT], course).stdout
     graded_second = set(re.findall(r"Sanitizing \S+/submitted/(\w+)/", second_log))
     assert graded_second == set(STUDENTS) - finished_first  # no finished submission graded twice
     assert f"Submission {KILLED_WHILE_GRADING}/{ASSIGNMENT}: an earlier run stopped while grading it" in second_log

@@ -117,10 +117,10 @@ def test_block_d_is_a_manually_graded_answer(source):
 
 
 def test_nbgrader_generate_solution_gives_the_full_solution_run_clean(graded_course):
-    from coursegrader.commands.nbgrader import run_nbgrader
+    from tests import commands
 
     course, _ = graded_course
-    run_nbgrader(["generate_solution", ASSIGNMENT, "--force"], course)
+    commands.nbgrader(["generate_solution", ASSIGNMENT, "--force"], course)
     solution = nbformat.read(course / "solution" / ASSIGNMENT / "demo.ipynb", as_version=4)
     text = "\n".join(cell.source for cell in solution.cells)
     assert 'token_ids = tokenizer.encode("he work I")' in text  # nbgrader keeps the markers: it is the source, run

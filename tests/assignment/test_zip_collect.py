@@ -6,7 +6,7 @@ one, and renames a resubmitted `demo.ipynb` to `demo-1.ipynb`. The course collec
 
 import zipfile
 
-from coursegrader.commands.nbgrader import run_nbgrader
+from tests import commands
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, run_course
 from tests.assignment.generated import generated_course
 from tests.examples.lab00 import BANK
@@ -20,7 +20,7 @@ def test_a_canvas_export_is_collected_and_graded(tmp_path, tmp_path_factory):
         export.write(BANK.path_of("solution"), "smithjane_101_5001_demo.ipynb")
         export.write(BANK.path_of("features_permuted"), "doejohn_LATE_102_5002_demo-1.ipynb")
         export.write(BANK.path_of("bad_date"), "o-learyann_103_5003_demo.ipynb")
-    log = run_nbgrader(["zip_collect", ASSIGNMENT], course).read_text()
+    log = commands.nbgrader(["zip_collect", ASSIGNMENT], course).stdout
     submitted = sorted(path.relative_to(course / "submitted").as_posix()
                        for path in (course / "submitted").glob(f"*/{ASSIGNMENT}/*.ipynb"))
     assert submitted == [f"101/{ASSIGNMENT}/demo.ipynb", f"102/{ASSIGNMENT}/demo-1.ipynb",

@@ -52,20 +52,18 @@ def test_each_cause_is_named_with_its_fix_even_behind_nbgraders_own_error(make, 
     assert "\n" not in message
 
 
-def test_a_regrade_killed_once_nbgrader_touched_the_graded_folder_is_graded_again_not_skipped(tmp_path, monkeypatch):
+def test_a_regrade_killed_once_nbgrader_touched_the_graded_folder_is_graded_again_not_skipped(tmp_path, monkeypatch,
+                                                                                               tmp_path_factory):
     """The ledger forgets a submission before nbgrader removes its old graded folder, so a run killed from
     there on (here: half-way through that removal) leaves it to the next run."""
     import coursegrader.adapters.exporter
-
     from coursegrader.classrun.app import make_app
-    from coursegrader.commands.nbgrader import run_nbgrader
     from coursegrader.intake import ledger
+    from tests.assignment.generated import generated_course
 
     monkeypatch.delenv("NBGRADER_DB_URL", raising=False)
     monkeypatch.setenv("PATH", nbgrader_env()["PATH"])
-    course = make_course(tmp_path / "course", TEST_LIMITS)
-    run_nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
-    BANK.place("solution", course / "submitted" / "solution" / ASSIGNMENT, course)
+    course = generated_course(tmp_path / "course", tmp_path_factory, TEST_LIMITS, ["solution"])
     assert grade_one(make_app(course, ASSIGNMENT), ASSIGNMENT, "solution").status == "graded"
     assert ledger.finished(course, ASSIGNMENT, "solution")
 

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from coursegrader.commands.nbgrader import run_nbgrader
 from coursegrader.run.inside import SandboxView
 from coursegrader.run.processes import descendants, process_name
-from coursegrader.run.sandbox import MiB, Limits, Sandbox, SandboxUnavailable, check_available
+from coursegrader.run.sandbox import Limits, MiB, Sandbox, SandboxUnavailable, check_available
 from coursegrader.run.uids import SandboxUid
+from tests import commands
 from tests.assignment.conftest import ASSIGNMENT
 from tests.assignment.generated import generated_course
 from tests.examples.lab00 import BANK
@@ -197,12 +197,13 @@ def test_autograde_refuses_without_a_sandbox_unless_told_loudly(tmp_path, tmp_pa
     course = generated_course(tmp_path / "course", tmp_path_factory,
                               '\nc.SandboxedExecute.bubblewrap = "/nonexistent/bwrap"\n')
     BANK.place("isolation_environment", course / "submitted" / "student" / ASSIGNMENT, course)
-    log = run_nbgrader(["autograde", ASSIGNMENT], course, check=False).read_text()
-    assert (course / "logs" / "nbgrader-autograde.exitcode").read_text().strip() != "0"
+    refused = commands.nbgrader(["autograde", ASSIGNMENT], course, check=False)
+    log = refused.stdout
+    assert refused.returncode != 0
     assert "Refusing to run students' code without a sandbox" in log
     assert not (course / "autograded" / "student").exists()
 
-    log = run_nbgrader(["autograde", ASSIGNMENT, "--SandboxedExecute.unsafe_run_without_sandbox=True"], course).read_text()
+    log = commands.nbgrader(["autograde", ASSIGNMENT, "--SandboxedExecute.unsafe_run_without_sandbox=True"], course).stdout
     assert log.count("UNSANDBOXED") >= 2  # once for the run, once for the submission
     assert (course / "autograded" / "student" / ASSIGNMENT / "demo.ipynb").is_file()
 
@@ -214,7 +215,7 @@ def test_the_notebook_time_limit_stops_the_later_cells(tmp_path, tmp_path_factor
     # to finish, and Block E none (its pause ends at 4 pauses at least)
     course = generated_course(tmp_path / "course", tmp_path_factory, "\nc.SandboxedExecute.notebook_timeout = 4\n")
     BANK.place("honest_slow", course / "submitted" / "slow" / ASSIGNMENT, course)
-    run_nbgrader(["autograde", ASSIGNMENT], course)
+    commands.nbgrader(["autograde", ASSIGNMENT], course)
     grades = grades_of(course, "slow")
     assert all(grades[grade_id][0] > 0 for grade_id in grades if grade_id.startswith("test_block_a"))
     assert all(grades[grade_id][0] == 0 for grade_id in grades if grade_id.startswith("test_block_e"))

@@ -1,0 +1,225 @@
+"""``course …`` and ``nbgrader …`` as the tests run them: each command a child forked from a process that
+imported nbgrader once.
+
+Every ``course`` and ``nbgrader`` command starts by importing nbgrader (with nbconvert, SQLAlchemy and
+jupyter_server: about 1 s of CPU); the suite runs some fifty of them. ``run`` hands each to a server
+process of this test process's own, started on first use (``python -P -c SERVER``, with the environment
+the commands get), which has imported nbgrader's command line and nothing of this project, and forks one
+child per command. The child becomes what ``python -m nbgrader ARGS`` or ``python -m
+coursegrader.commands.cli ARGS`` would be: the command's working folder (also first on ``sys.path``, as
+``-m`` puts it), environment, arguments and ``sys.argv[0]``, standard input from /dev/null, standard
+output and error to files; it then runs that module's ``main`` and exits with its status. Several may run
+at once.
+
+What a forked child cannot take from the command's environment: whatever the interpreter reads at its
+start (``PYTHON*`` variables: warning filters, ``PYTHONPATH``, hash seed). A command whose ``PYTHON*``
+variables differ from the server's runs as a new process instead (``PYTHONDONTWRITEBYTECODE`` excepted:
+the child sets ``sys.dont_write_bytecode`` from it). Tests whose point is the process itself (its
+``/proc`` entry, its signals, its parent) start it with ``subprocess`` themselves.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from coursegrader.commands.nbgrader import nbgrader_env
+
+MODULES = {"nbgrader": "nbgrader", "course": "coursegrader.commands.cli"}
+
+# Requests, a JSON line each on stdin: {"id", "module", "args", "cwd", "env", "stdout", "stderr"} to run a command,
+# {"kill": id} to kill one. Replies, a JSON line each on stdout: {"id", "code"} once its child has ended.
+SERVER = r"""
+import importlib.util, json, os, selectors, signal, sys, traceback
+import nbgrader.apps.nbgraderapp  # the costly part of every command, done once
+
+def become(request):
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    sys.dont_write_bytecode = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+    stdin = os.open(os.devnull, os.O_RDONLY)
+    stdout = os.open(request["stdout"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    stderr = stdout if request["stderr"] == request["stdout"] else os.open(
+        request["stderr"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    for fd, to in ((stdin, 0), (stdout, 1), (stderr, 2)):
+        os.dup2(fd, to)
+    os.closerange(3, 65536)
+    sys.path.insert(0, request["cwd"])
+    module = request["module"]
+    main = importlib.util.find_spec(module).origin if module == "coursegrader.commands.cli" else \
+        importlib.util.find_spec(module + ".__main__").origin
+    sys.argv = [main, *request["args"]]
+
+def run(request):
+    code = 1
+    try:
+        become(request)
+        if request["module"] == "nbgrader":
+            from nbgrader.apps.nbgraderapp import main
+            main()
+            code = 0
+        else:
+            from coursegrader.commands.cli import main
+            code = main()
+    except SystemExit as stop:  # as the interpreter ends on it: a code that is not a number is printed
+        code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+        if stop.code is not None and not isinstance(stop.code, int):
+            print(stop.code, file=sys.stderr)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code if isinstance(code, int) and 0 <= code < 256 else 1)
+
+selector, pending, running = selectors.DefaultSelector(), b"", {}
+selector.register(0, selectors.EVENT_READ)
+os.write(1, b'{"ready": true}\n')
+while True:
+    for _ in selector.select(timeout=0.05):
+        data = os.read(0, 65536)
+        if not data:
+            for pid in running:
+                os.kill(pid, signal.SIGKILL)
+            os._exit(0)
+        pending += data
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            request = json.loads(line)
+            if "kill" in request:
+                for pid, serial in running.items():
+                    if serial == request["kill"]:
+                        os.kill(pid, signal.SIGKILL)
+                continue
+            pid = os.fork()
+            if pid == 0:
+                run(request)
+            running[pid] = request["id"]
+    while running:
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            break
+        serial = running.pop(pid, None)
+        if serial is not None:
+            os.write(1, json.dumps({"id": serial, "code": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+"""
+
+
+def command_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What the commands get: nbgrader_env() (this Python's bin/ first on PATH) without a gradebook URL (a
+    throwaway course keeps its own gradebook), and ``extra``."""
+    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
+    environment.update(extra or {})
+    return environment
+
+
+def starts_alike(env: dict[str, str], other: dict[str, str]) -> bool:
+    """Whether an interpreter started with ``env`` starts as one started with ``other``."""
+    read_at_start = lambda environment: {key: value for key, value in environment.items()  # noqa: E731
+                                         if key.startswith("PYTHON") and key != "PYTHONDONTWRITEBYTECODE"}
+    return read_at_start(env) == read_at_start(other)
+
+
+class CommandServer:
+    """One process that forks a child for each command; any thread may call ``run``."""
+
+    def __init__(self):
+        self.env = command_env()
+        self.replies: dict[int, int] = {}
+        self.noise: list[str] = []
+        self.ended = False
+        self.serials = itertools.count(1)
+        self.lock, self.done = threading.Lock(), threading.Condition()
+        self.spool = Path(tempfile.mkdtemp(prefix="coursekit-commands-"))
+        self.process = subprocess.Popen([sys.executable, "-P", "-c", SERVER], cwd=self.spool, env=self.env,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        text=True)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.process.stdout:
+            reply = json.loads(line) if line.startswith('{"') else None
+            with self.done:
+                if reply is None:
+                    self.noise.append(line)
+                elif "id" in reply:
+                    self.replies[reply["id"]] = reply["code"]
+                self.done.notify_all()
+        with self.done:
+            self.ended = True
+            self.done.notify_all()
+
+    def _send(self, request: dict) -> None:
+        with self.lock:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+
+    def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], stdout: Path, stderr: Path,
+            timeout: float) -> int:
+        serial = next(self.serials)
+        self._send({"id": serial, "module": module, "args": list(args), "cwd": str(cwd), "env": env,
+                    "stdout": str(stdout), "stderr": str(stderr)})
+        with self.done:
+            if not self.done.wait_for(lambda: serial in self.replies or self.ended, timeout=timeout):
+                self._send({"kill": serial})
+                self.done.wait_for(lambda: serial in self.replies or self.ended, timeout=30)
+                raise subprocess.TimeoutExpired([module, *args], timeout)
+            if serial not in self.replies:
+                raise RuntimeError("the command server ended:\n" + "".join(self.noise))
+            return self.replies.pop(serial)
+
+
+_server: CommandServer | None = None
+_server_lock = threading.Lock()
+
+
+def server() -> CommandServer:
+    """This test process's command server, started on first use."""
+    global _server
+    with _server_lock:
+        if _server is None or _server.ended:
+            _server = CommandServer()
+        return _server
+
+
+def run(program: str, args: list[str], cwd: Path, env: dict[str, str] | None = None, *, merge_stderr: bool = False,
+        timeout: float = 900) -> subprocess.CompletedProcess:
+    """``program ARGS`` (``course`` or ``nbgrader``) in ``cwd`` with ``command_env(env)``, as
+    ``subprocess.run(..., capture_output=True, text=True)`` would return it (``merge_stderr``: its standard
+    error into its standard output, as one stream)."""
+    module = MODULES[program]
+    environment = command_env(env)
+    forker = server()
+    if not starts_alike(environment, forker.env):
+        return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd, env=environment, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="coursekit-command-") as folder:
+        stdout, stderr = Path(folder) / "stdout", Path(folder) / "stderr"
+        code = forker.run(module, args, cwd, environment, stdout, stdout if merge_stderr else stderr, timeout)
+        read = lambda path: path.read_text(errors="replace") if path.exists() else ""  # noqa: E731
+        return subprocess.CompletedProcess([program, *args], code, read(stdout), None if merge_stderr else read(stderr))
+
+
+def nbgrader(args: list[str], course: Path, env: dict[str, str] | None = None, *,
+             check: bool = True) -> subprocess.CompletedProcess:
+    """``nbgrader ARGS`` in ``course``, its output and errors as one stream (``stdout``); ``check``: fail the
+    test, showing the end of that stream, unless it exits with 0."""
+    done = run("nbgrader", args, course, env, merge_stderr=True)
+    assert not check or done.returncode == 0, f"`nbgrader {' '.join(args)}` exited with {done.returncode}:\n" \
+                                              f"{done.stdout[-3000:]}"
+    return done
+
+
+def course(args: list[str], folder: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``course ARGS`` in the course ``folder``."""
+    return run("course", args, folder, env)

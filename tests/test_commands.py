@@ -1,0 +1,54 @@
+"""tests.commands: a command forked from the server ends as the same command started as a new interpreter.
+
+The reference is ``subprocess.run([python, "-m", module, ...])``: exit status, standard output and standard
+error, for a command that succeeds, one that refuses with a message (SystemExit with a text), one that fails
+in nbgrader, and nbgrader's own help; and the working folder, environment and arguments the command sees.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from tests import commands
+from tests.assignment.conftest import make_course
+
+
+def as_new_process(program: str, args: list[str], cwd, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", commands.MODULES[program], *args], cwd=cwd,
+                          env=commands.command_env(env), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("program, args", [
+    ("course", ["autograde", "no-such-assignment"]),   # refused: SystemExit("course: no lab ...")
+    ("course", ["checks", "16-permutation-equivariance"]),  # a table on standard output
+    ("course", ["--no-such-option"]),                  # argparse: usage on standard error, exit 2
+    ("nbgrader", ["autograde", "no-such-assignment"]),  # nbgrader's own failure, in its log lines
+    ("nbgrader", ["--version"]),
+])
+def test_a_forked_command_ends_as_a_new_process_of_it(tmp_path, program, args):
+    course = make_course(tmp_path / "course")
+    forked = commands.run(program, args, course)
+    new = as_new_process(program, args, course)
+    assert (forked.returncode, forked.stdout, forked.stderr) == (new.returncode, new.stdout, new.stderr)
+
+
+def test_the_child_has_the_commands_folder_environment_and_a_fresh_sys_path(tmp_path):
+    course = make_course(tmp_path / "course")
+    (course / "nbgrader_config.py").write_text(
+        "import os, sys\n"
+        "print('cwd', os.getcwd(), 'path0', sys.path[0], 'argv0', sys.argv[0].endswith('__main__.py'), "
+        "'secret', os.environ.get('COURSEKIT_TEST_SECRET'), file=sys.stderr)\n")
+    forked = commands.nbgrader(["db", "student", "list"], course, {"COURSEKIT_TEST_SECRET": "s3"})
+    assert f"cwd {course} path0 {course} argv0 True secret s3" in forked.stdout
+    again = commands.nbgrader(["db", "student", "list"], course)
+    assert "secret None" in again.stdout  # nothing of one command's environment stays for the next
+
+
+def test_an_interpreter_setting_that_differs_gets_a_new_process(tmp_path):
+    course = make_course(tmp_path / "course")
+    (course / "nbgrader_config.py").write_text("import sys\nprint('warnings', sys.warnoptions, file=sys.stderr)\n")
+    done = commands.nbgrader(["db", "student", "list"], course, {"PYTHONWARNINGS": "ignore::UserWarning"})
+    assert "warnings ['ignore::UserWarning']" in done.stdout
