@@ -11,12 +11,16 @@ compares the outcome of every test: any test whose outcome differs is named, and
 Tests that fail in both runs are listed too: they fail as nbgrader is installed here, speedups or not
 (``test_instantiatetests`` reads files from nbgrader's source tree, which its wheel leaves out).
 
-One stand-in, the same in both runs: nbgrader starts ``alembic -c <ini> heads`` in a new process for
+One stand-in, for the run as shipped: nbgrader starts ``alembic -c <ini> heads`` in a new process for
 each gradebook it creates (``nbgrader.api.get_alembic_version``), 1–3 s of CPU each, for most of its
 384 tests: nearly all of the suite's time (on the project's shared 2-core machine, one run took 20
 minutes so; both at once with the stand-in, about 30 s). The runner asks the real ``alembic`` once, and puts first on
 both runs' PATH an ``alembic`` that prints that answer to ``heads`` (and hands any other command to the
-real one). No speedup touches alembic or that call; ``--real-alembic`` runs without the stand-in.
+real one). The run with the speedups does not start it: there the ``alembic_heads`` fix answers
+``get_alembic_version`` with alembic's ``heads`` run in the test's own process, from nbgrader's
+migration scripts, so the stand-in cannot hide a difference there. The stand-in counts the times each
+run asked it, and the runner prints both counts. ``--real-alembic`` runs without the stand-in (the run
+as shipped then asks the real ``alembic`` each time).
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ def differences(off: dict[str, str], on: dict[str, str]) -> list[str]:
 
 
 def alembic_stand_in(folder: Path) -> Path:
-    """A folder holding an ``alembic`` that answers ``-c <ini> heads`` as the real one answered it once."""
+    """A folder holding an ``alembic`` that answers ``-c <ini> heads`` as the real one answered it once
+    (adding a line to the file ``$NBGRADER_SUITE_ALEMBIC_CALLS`` names, if set)."""
     real = Path(sys.executable).parent / "alembic"
     with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:  # what get_alembic_version asks
         answer = subprocess.run([str(real), "-c", ini, "heads"], check=True, capture_output=True).stdout
@@ -69,7 +74,10 @@ def alembic_stand_in(folder: Path) -> Path:
     script = folder / "alembic"
     script.write_text(f"""#!/bin/sh
 # written by scripts/nbgrader_suite.py: `alembic -c <ini> heads` answered as the real alembic answered it
-if [ "$#" -eq 3 ] && [ "$1" = "-c" ] && [ "$3" = "heads" ]; then exec cat {shlex.quote(str(folder / "heads.txt"))}; fi
+if [ "$#" -eq 3 ] && [ "$1" = "-c" ] && [ "$3" = "heads" ]; then
+    if [ -n "$NBGRADER_SUITE_ALEMBIC_CALLS" ]; then echo heads >> "$NBGRADER_SUITE_ALEMBIC_CALLS"; fi
+    exec cat {shlex.quote(str(folder / "heads.txt"))}
+fi
 exec {shlex.quote(str(real))} "$@"
 """)
     script.chmod(0o755)
@@ -84,6 +92,7 @@ def start(folder: Path, speedups: bool, alembic: Path | None) -> subprocess.Pope
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SCRIPTS), environment.get("PYTHONPATH")]))
     environment.pop("NBGRADER_DB_URL", None)
     environment["COURSEGRADER_SPEEDUPS_APPLIED"] = str(folder / "applied.txt")
+    environment["NBGRADER_SUITE_ALEMBIC_CALLS"] = str(folder / "alembic-calls.txt")
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(folder),
                "--basetemp", str(folder / "tmp"), f"--junitxml={folder / 'report.xml'}",
                *(["-p", PLUGIN] if speedups else []), "--pyargs", *SUITES]
@@ -109,6 +118,8 @@ def main(arguments: list[str]) -> int:
                 return 1
             results[name] = outcomes(report)
         applied = (base / "on" / "applied.txt").read_text().split() if (base / "on" / "applied.txt").exists() else []
+        asked = {name: len(calls.read_text().splitlines()) if (calls := base / name / "alembic-calls.txt").exists()
+                 else 0 for name in runs}
     off, on = results["off"], results["on"]
     for name, found in results.items():
         counts = {kind: sum(outcome == kind for outcome in found.values()) for kind in ("passed", "failed", "error",
@@ -116,6 +127,8 @@ def main(arguments: list[str]) -> int:
         print(f"nbgrader's shipped suite, speedups {name:3}: {len(found)} tests, "
               + ", ".join(f"{count} {kind}" for kind, count in counts.items()))
     print(f"both runs side by side: {seconds:.0f} s ({'real alembic' if alembic is None else 'alembic heads asked once'})")
+    if alembic is not None:
+        print(f"the alembic stand-in answered `heads` {asked['off']} times as shipped, {asked['on']} with the speedups")
     if len(off) < 300:
         print(f"only {len(off)} tests ran as shipped: not nbgrader's whole suite")
         return 1

@@ -43,14 +43,20 @@ def test_the_runner_names_every_test_whose_outcome_differs(tmp_path):
     ]
 
 
-def test_the_alembic_stand_in_answers_heads_as_alembic_does(tmp_path):
+def test_the_alembic_stand_in_answers_heads_as_alembic_does_and_counts_them(tmp_path, monkeypatch):
     from nbgrader.dbutil import _temp_alembic_ini
 
     runner = load_runner()
     folder = runner.alembic_stand_in(tmp_path / "stand-in")
     real = Path(sys.executable).parent / "alembic"
+    calls = tmp_path / "calls.txt"
     with _temp_alembic_ini(f"sqlite:///{tmp_path / 'other.db'}") as ini:
         assert subprocess.run([folder / "alembic", "-c", ini, "heads"], capture_output=True).stdout == \
             subprocess.run([real, "-c", ini, "heads"], capture_output=True).stdout
+        assert not calls.exists()  # counted only where the runner asks
+        monkeypatch.setenv("NBGRADER_SUITE_ALEMBIC_CALLS", str(calls))
+        for _ in range(2):
+            subprocess.run([folder / "alembic", "-c", ini, "heads"], capture_output=True, check=True)
     assert subprocess.run([folder / "alembic", "--version"], capture_output=True, text=True).stdout == \
         subprocess.run([real, "--version"], capture_output=True, text=True).stdout  # anything else: the real one
+    assert calls.read_text().splitlines() == ["heads", "heads"]  # `--version` was not counted

@@ -17,14 +17,16 @@ import logging
 import threading
 from types import ModuleType
 
-from coursegrader.speedups import (cell_lookups, engines, gradebook_schema, metadata_schema, output_schema,
-                                   timestamps)
+from coursegrader.speedups import (alembic_heads, cell_lookups, engines, gradebook_schema, metadata_schema,
+                                   output_schema, timestamps)
 
 log = logging.getLogger("coursegrader.speedups")
 
-# What `apply` applies, in this order. gradebook_schema is asked for on its own (`trust_gradebook_schema`),
-# by processes that grade for one run and end.
-PER_SUBMISSION: tuple[ModuleType, ...] = (metadata_schema, engines, output_schema, timestamps, cell_lookups)
+# What `apply` applies, in this order (alembic_heads: per new gradebook rather than per submission, but
+# wanted wherever the others are). gradebook_schema is asked for on its own (`trust_gradebook_schema`), by
+# processes that grade for one run and end.
+PER_SUBMISSION: tuple[ModuleType, ...] = (metadata_schema, engines, output_schema, timestamps, cell_lookups,
+                                          alembic_heads)
 ALL: tuple[ModuleType, ...] = (*PER_SUBMISSION, gradebook_schema)
 
 _lock = threading.RLock()

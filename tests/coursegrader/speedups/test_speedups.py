@@ -1,9 +1,11 @@
 """coursegrader.speedups: each fix gives what the code it stands in for gives, on recorded inputs, in one process.
 
 Recorded inputs: the nbgrader metadata and the outputs of every notebook nbgrader ships for its own tests
-and of every notebook of this project (source, releases, example submissions), and gradebooks filled by
-nbgrader's own ``SaveCells`` from the lab's source notebook. Each fix is compared with the original it
-replaced (kept by the fix), on the same inputs: the same results and the same errors.
+and of every notebook of this project (source, releases, example submissions), gradebooks filled by
+nbgrader's own ``SaveCells`` from the lab's source notebook, and alembic script folders (nbgrader's
+migration scripts, and copies of them with revisions planted: branches, two heads, scripts alembic cannot
+read). Each fix is compared with the original it replaced (kept by the fix), on the same inputs: the same
+results and the same errors (for ``alembic_heads``, errors of another class: its docstring says which).
 
 The ``speedups_on`` fixture applies them and removes them again, so no test after these runs patched.
 """
@@ -12,7 +14,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import shutil
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,6 +26,7 @@ import jsonschema
 import nbformat
 import nbgrader
 import nbgrader.api as api
+import nbgrader.dbutil
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,19 +38,19 @@ from sqlalchemy.orm import Session
 from traitlets.config import Config, PyFileConfigLoader
 
 from coursegrader import speedups
-from coursegrader.speedups import (cell_lookups, engines, gradebook_schema, metadata_schema, output_schema,
-                                   registry, timestamps)
+from coursegrader.speedups import (alembic_heads, cell_lookups, engines, gradebook_schema, metadata_schema,
+                                   output_schema, registry, timestamps)
 
 ROOT = Path(__file__).resolve().parents[3]
 NBGRADER_TESTS = Path(nbgrader.__file__).parent / "tests"
-FIVE = ["metadata_schema", "engines", "output_schema", "timestamps", "cell_lookups"]
+APPLIED = ["metadata_schema", "engines", "output_schema", "timestamps", "cell_lookups", "alembic_heads"]  # by apply()
 
 
 @pytest.fixture
 def speedups_on():
-    """The five per-submission fixes applied for one test, and nbgrader as shipped again after it."""
+    """Every fix ``apply`` applies, applied for one test, and nbgrader as shipped again after it."""
     assert speedups.applied() == [], "a test before this one left nbgrader patched"
-    assert speedups.apply() == FIVE, "a fix was skipped: the comparisons below would compare nbgrader with itself"
+    assert speedups.apply() == APPLIED, "a fix was skipped: the comparisons below would compare nbgrader with itself"
     yield
     speedups.remove()
     assert speedups.applied() == []
@@ -97,19 +104,20 @@ def patched_places() -> dict[str, object]:
     return {"nbgraderformat.common.jsonschema": common.jsonschema, "nbgrader.api.create_engine": api.create_engine,
             "nbformat.v4.nbbase.validate": nbbase.validate, "jsonutil._dateutil_parse": jsonutil._dateutil_parse,
             **{f"Gradebook.{name}": getattr(api.Gradebook, name) for name in cell_lookups.FINDERS},
-            "nbgrader.api.inspect": api.inspect, "Base.metadata.create_all": api.Base.metadata.create_all}
+            "nbgrader.api.inspect": api.inspect, "Base.metadata.create_all": api.Base.metadata.create_all,
+            "nbgrader.api.get_alembic_version": api.get_alembic_version}
 
 
 def test_apply_then_remove_leaves_nbgrader_as_shipped():
     shipped = patched_places()
-    assert speedups.apply() == FIVE
+    assert speedups.apply() == APPLIED
     speedups.trust_gradebook_schema()
-    assert speedups.applied() == [*FIVE, "gradebook_schema"]
+    assert speedups.applied() == [*APPLIED, "gradebook_schema"]
     changed = patched_places()
-    assert [place for place in shipped if changed[place] == shipped[place]] == []  # all seven places
+    assert [place for place in shipped if changed[place] == shipped[place]] == []  # every place
     listeners = list(cell_lookups._listeners)
     assert len(listeners) == 2 and all(event.contains(Session, name, listener) for name, listener in listeners)
-    assert speedups.apply() == FIVE and patched_places() == changed  # nothing applied twice
+    assert speedups.apply() == APPLIED and patched_places() == changed  # nothing applied twice
     speedups.remove()
     assert speedups.applied() == []
     assert patched_places() == shipped
@@ -128,13 +136,14 @@ def test_a_fix_written_for_other_versions_is_skipped_with_one_warning_line(monke
             assert speedups.applied() == ["timestamps"]
             assert not isinstance(api.create_engine, engines.EngineCache)
             assert not hasattr(api.Gradebook.find_source_cell, "original")
+            assert not isinstance(api.get_alembic_version, alembic_heads.InProcessHeads)
         finally:
             speedups.remove()
     lines = [record.getMessage() for record in caplog.records]
-    assert len(lines) == 4, lines
+    assert len(lines) == 5, lines
     assert all("\n" not in line for line in lines)
     by_fix = {re.search(r"speedups: (\w+) skipped", line).group(1): line for line in lines}
-    assert sorted(by_fix) == ["cell_lookups", "engines", "metadata_schema", "output_schema"]
+    assert sorted(by_fix) == ["alembic_heads", "cell_lookups", "engines", "metadata_schema", "output_schema"]
     assert by_fix["engines"].endswith(": written for nbgrader 0.9.6, found nbgrader 0.9.7")  # only what differs
     assert "fastjsonschema 2.22.3" in by_fix["output_schema"] and "fastjsonschema not installed" in by_fix["output_schema"]
 
@@ -157,7 +166,7 @@ def test_the_switch_in_configuration_turns_them_off_and_removes_them():
     off.CourseSpeedups.enabled = False
     try:
         assert speedups.apply(off) == [] and speedups.applied() == []
-        assert speedups.apply(Config()) == FIVE  # on unless switched off
+        assert speedups.apply(Config()) == APPLIED  # on unless switched off
         assert speedups.apply(off) == [] and speedups.applied() == []
         speedups.trust_gradebook_schema()  # only where the speedups are enabled
         assert speedups.applied() == []
@@ -174,7 +183,7 @@ def test_nbgrader_config_applies_them_as_its_switch_says(tmp_path, enabled):
     try:
         speedups.apply()
         PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
-        assert speedups.applied() == (FIVE if enabled else [])
+        assert speedups.applied() == (APPLIED if enabled else [])
     finally:
         speedups.remove()
 
@@ -573,3 +582,183 @@ def test_trusted_in_memory_gradebooks_each_get_their_tables(no_alembic, url):
                 assert [assignment.name for assignment in gradebook.assignments] == ["lab"]
     finally:
         speedups.remove()
+
+
+# -----------------------------------------------------------------------------
+# alembic_heads: nbgrader's `alembic -c <ini> heads` for a new gradebook, asked in this process
+
+
+@pytest.fixture
+def real_alembic(monkeypatch):
+    """The `alembic` of this environment first on PATH, for nbgrader's own function (which runs it by name)."""
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
+@pytest.fixture
+def no_process(monkeypatch):
+    """Starting any process fails (nbgrader's function starts `alembic` through subprocess.Popen)."""
+    def refused(*args, **kwargs):
+        raise AssertionError(f"a process was started: {args[:1]}")
+
+    monkeypatch.setattr(subprocess, "Popen", refused)
+
+
+@pytest.fixture
+def planted(tmp_path, monkeypatch):
+    """A copy of nbgrader's migration scripts, where nbgrader's alembic.ini will name them
+    (``nbgrader.dbutil.ALEMBIC_DIR``): the folder to add revisions to."""
+    folder = tmp_path / "alembic"
+    shutil.copytree(nbgrader.dbutil.ALEMBIC_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(nbgrader.dbutil, "ALEMBIC_DIR", str(folder))
+    return folder / "versions"
+
+
+def plant(versions: Path, revision: str, down_revision, branch_labels=None, text: str | None = None) -> None:
+    (versions / f"{revision}_planted.py").write_text(text if text is not None else (
+        f"revision = {revision!r}\ndown_revision = {down_revision!r}\nbranch_labels = {branch_labels!r}\n"
+        "depends_on = None\n\n\ndef upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"))
+
+
+NEWEST = "e43177bfe90b"  # nbgrader 0.9.6's head
+
+
+def test_nbgraders_migration_scripts_give_the_head_the_alembic_command_gives(speedups_on, real_alembic):
+    fix = api.get_alembic_version
+    assert isinstance(fix, alembic_heads.InProcessHeads) and alembic_heads.is_nbgraders_own(fix.original)
+    assert fix() == fix.original() == NEWEST
+
+
+def test_what_runs_is_what_alembics_command_line_runs_for_heads(monkeypatch):
+    from alembic.command import heads
+    from alembic.config import CommandLine
+
+    command_line = CommandLine(prog="alembic")
+    options = command_line.parser.parse_args(["-c", "/tmp/x/alembic.ini", "heads"])
+    function, positional, keywords = options.cmd
+    assert function is heads and positional == [] and options.name == "alembic"  # the [alembic] section
+    assert {name: getattr(options, name) for name in keywords} == {"verbose": False, "resolve_dependencies": False}
+    assert not options.quiet  # print_stdout writes
+    for named in [None, "/srv/course/pyproject.toml", "/srv/course/other.ini", "pyproject.toml"]:
+        if named is None:
+            monkeypatch.delenv("ALEMBIC_CONFIG", raising=False)
+        else:
+            monkeypatch.setenv("ALEMBIC_CONFIG", named)
+        assert command_line._inis_from_config(options) == (alembic_heads.cli_pyproject(), "/tmp/x/alembic.ini")
+
+
+@pytest.mark.parametrize("revisions, heads", [
+    # a branch from an older revision: two heads, the planted one printed first
+    ([("aaaa00000001", "50a4d84c131a", None), ("aaaa00000002", "aaaa00000001", None)], 2),
+    # two branches from the newest, one of them labelled: two heads, the labelled one first
+    ([("bbbb00000001", NEWEST, ("feature",)), ("zzzz00000001", NEWEST, None)], 2),
+    # a branch merged again: one head
+    ([("cccc00000001", NEWEST, None), ("cccc00000002", NEWEST, None),
+      ("cccc00000003", ("cccc00000001", "cccc00000002"), None)], 1),
+], ids=["branch-from-older", "labelled-branches", "merged"])
+def test_a_script_folder_with_branches_gives_the_head_the_alembic_command_gives(speedups_on, real_alembic, planted,
+                                                                                revisions, heads):
+    for revision, down_revision, labels in revisions:
+        plant(planted, revision, down_revision, labels)
+    with nbgrader.dbutil._temp_alembic_ini(alembic_heads.INI_URL) as ini:
+        printed = alembic_heads.heads_output(ini)
+    assert len(printed.splitlines()) == heads
+    fix = api.get_alembic_version
+    assert fix() == fix.original() != NEWEST  # the planted scripts were read by both
+
+
+def test_a_script_folder_without_revisions_gives_an_empty_version_both_ways(speedups_on, real_alembic, planted):
+    for script in planted.glob("*.py"):
+        script.unlink()
+    fix = api.get_alembic_version
+    assert fix() == fix.original() == ""
+
+
+@pytest.mark.parametrize("revision, error", [
+    ("revision = 'dddd00000001'\ndown_revision = (\n", SyntaxError),  # not Python
+    ("revision = 'dddd00000001'\ndown_revision = 'nosuchrevision'\n", KeyError),  # names no revision
+    ("down_revision = 'e43177bfe90b'\n", "CommandError"),  # no revision of its own
+    ("revision = 'dddd00000001'\ndown_revision = 'dddd00000001'\n", "CycleDetected"),  # its own parent
+    ("import no_such_module_here\nrevision = 'dddd00000001'\ndown_revision = 'e43177bfe90b'\n", ImportError),
+], ids=["syntax-error", "unknown-down-revision", "no-revision", "cycle", "import-error"])
+@pytest.mark.filterwarnings("ignore:Revision nosuchrevision referenced from:UserWarning")  # alembic's, before it fails
+def test_a_script_folder_alembic_cannot_read_fails_both_ways(speedups_on, real_alembic, planted, revision, error):
+    from alembic.script.revision import CycleDetected
+    from alembic.util import CommandError
+
+    plant(planted, "dddd00000001", None, text=revision)
+    error = {"CommandError": CommandError, "CycleDetected": CycleDetected}.get(error, error)
+    with pytest.raises(error):
+        api.get_alembic_version()
+    with pytest.raises(subprocess.CalledProcessError):
+        api.get_alembic_version.original()
+
+
+def test_where_the_command_line_would_read_a_pyproject_toml_nbgraders_function_answers(
+        speedups_on, real_alembic, tmp_path, monkeypatch):
+    more = tmp_path / "more"
+    more.mkdir()
+    plant(more, "eeee00000001", NEWEST)
+    versions = Path(nbgrader.dbutil.ALEMBIC_DIR) / "versions"
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text(f'[tool.alembic]\nversion_locations = ["{versions}", "{more}"]\n')
+    fix = api.get_alembic_version
+    assert fix() == fix.original() == "eeee00000001"  # alembic's command line reads the working folder's
+    broken = tmp_path / "elsewhere" / "pyproject.toml"
+    broken.parent.mkdir()
+    broken.write_text("[tool.alembic\n")
+    monkeypatch.setenv("ALEMBIC_CONFIG", str(broken))  # the one it reads instead
+    with pytest.raises(subprocess.CalledProcessError):
+        fix()
+
+
+def test_a_pyproject_toml_without_alembic_options_changes_nothing(speedups_on, no_process, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())  # this project's
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))  # no alembic on PATH
+    assert api.get_alembic_version() == NEWEST
+
+
+def test_a_new_gradebook_gets_the_version_nbgrader_gives_it_and_no_process_starts(real_alembic, tmp_path,
+                                                                                  monkeypatch):
+    def version_row(name: str) -> list:
+        with api.Gradebook(f"sqlite:///{tmp_path / name}") as gradebook:
+            return [tuple(row) for row in gradebook.db.execute(api.text("SELECT version_num FROM alembic_version"))]
+
+    shipped = version_row("shipped.db")
+    try:
+        assert speedups.apply() == APPLIED
+        with monkeypatch.context() as patch:
+            patch.setattr(subprocess, "Popen", lambda *args, **kwargs: pytest.fail("a process was started"))
+            fast = version_row("fast.db")
+    finally:
+        speedups.remove()
+    assert fast == shipped == [(NEWEST,)]
+
+
+def test_a_stand_in_set_over_or_under_the_fix_answers_and_each_puts_back_what_it_found(monkeypatch):
+    """A test's stand-in (the ``no_alembic`` fixture) set before ``apply``: it still answers, and ``remove``
+    puts it back; set after ``apply``: ``remove`` leaves it in place (not nbgrader's function over it), and
+    undoing the monkeypatch puts the fix back, for the next ``remove``."""
+    shipped = api.get_alembic_version
+    stand_in = lambda: "stand-in"  # noqa: E731
+    with monkeypatch.context() as patch:
+        patch.setattr(api, "get_alembic_version", stand_in)
+        try:
+            assert speedups.apply() == APPLIED
+            assert api.get_alembic_version.original is stand_in and api.get_alembic_version() == "stand-in"
+        finally:
+            speedups.remove()
+        assert api.get_alembic_version is stand_in
+    assert api.get_alembic_version is shipped
+    try:
+        assert speedups.apply() == APPLIED
+        fix = api.get_alembic_version
+        with monkeypatch.context() as patch:
+            patch.setattr(api, "get_alembic_version", stand_in)
+            assert api.get_alembic_version() == "stand-in"
+            speedups.remove()
+            assert api.get_alembic_version is stand_in and "alembic_heads" not in speedups.applied()
+        assert api.get_alembic_version is fix and speedups.applied() == ["alembic_heads"]
+    finally:
+        speedups.remove()
+    assert api.get_alembic_version is shipped and speedups.applied() == []
