@@ -29,12 +29,15 @@ def pytest_sessionfinish(session):
 
 
 # Files that take longest, or build what others wait for, handed to the workers first (pytest-xdist hands out
-# files in collection order): the suite then ends on short files, not on one long file alone.
-LONGEST_FIRST = ("assignment/test_cluster.py", "assignment/test_cluster_processes.py", "assignment/test_parallel.py",
-                 "assignment/test_adversarial.py", "service/test_watch_end_to_end.py", "assignment/test_second_lab.py",
-                 "assignment/test_formgrader.py", "assignment/test_autograde.py", "assignment/test_pages_run_nothing.py",
+# files in collection order, with --no-loadscope-reorder in pyproject.toml): the suite then ends on short files,
+# not on one long file alone. test_adversarial.py first: it grades the classes (graded_classes) that the cluster
+# tests compare with at their end and test_parallel.py reads; test_autograde.py grades the demo others read.
+LONGEST_FIRST = ("assignment/test_adversarial.py", "assignment/test_cluster.py", "assignment/test_cluster_processes.py",
+                 "service/test_watch_end_to_end.py", "assignment/test_autograde.py", "assignment/test_second_lab.py",
+                 "assignment/test_pages_run_nothing.py", "assignment/test_formgrader.py", "assignment/test_parallel.py",
                  "student/test_browser_student.py", "coursegrader/run/test_sandbox.py", "assignment/test_zip_collect.py",
-                 "assignment/test_interrupted.py", "assignment/test_intake_limits.py")
+                 "assignment/test_interrupted.py", "assignment/test_intake_limits.py",
+                 "coursegrader/speedups/test_speedups.py")
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -1,6 +1,7 @@
 """What the cluster tests share (tests/assignment/test_cluster*.py): a throwaway PostgreSQL server per module,
 Dask schedulers and workers started with the README's commands, the course each test grades, and the
-references `nbgrader autograde` left in graded_both_ways (tests/assignment/conftest.py).
+references `nbgrader autograde` left in graded_both_ways (tests/assignment/conftest.py), asked for once a test
+has graded its own class (``nbgrader_reference``).
 """
 
 from __future__ import annotations
@@ -224,18 +225,21 @@ def _graded_by_nbgrader(course: Path) -> tuple[dict, dict]:
     return gradebook_content(f"sqlite:///{course / 'gradebook.db'}", ASSIGNMENT), graded_notebooks(course, ASSIGNMENT)
 
 
-def expected_gradebook(graded_both_ways, names: list[str]) -> dict:
-    reference, _ = _graded_by_nbgrader(graded_both_ways[0])
+@pytest.fixture
+def nbgrader_reference(request):
+    """The course `nbgrader autograde` graded in graded_both_ways, asked for only when a test compares with it:
+    a cluster test grades its own class meanwhile, instead of waiting a minute for that class first."""
+    return lambda: request.getfixturevalue("graded_both_ways")[0]
+
+
+def expected_gradebook(by_nbgrader: Path, names: list[str]) -> dict:
+    reference, _ = _graded_by_nbgrader(by_nbgrader)
     return {name: reference[name] for name in names}
 
 
-def expected_notebooks(graded_both_ways, names: list[str]) -> dict:
-    _, notebooks = _graded_by_nbgrader(graded_both_ways[0])
+def expected_notebooks(by_nbgrader: Path, names: list[str]) -> dict:
+    _, notebooks = _graded_by_nbgrader(by_nbgrader)
     return {path: notebook for path, notebook in notebooks.items() if path.split("/")[1] in names}
-
-
-def reference_course(graded_both_ways) -> Path:
-    return graded_both_ways[0]
 
 
 def autograde_on(course: Path, scheduler: str, db_url: str, *extra: str) -> subprocess.CompletedProcess:
@@ -319,18 +323,18 @@ def _running(pids: list[int]) -> list[int]:
 
 
 def assert_graded_once_each_as_nbgrader_did(returncode: int, output: str, names: list[str], db_url: str, course: Path,
-                                            graded_both_ways) -> None:
+                                            by_nbgrader: Path) -> None:
     assert returncode == 0, output
     assert f"{len(names)} graded, 0 failed" in output, output
     assert "graded again after their worker was lost" in output and SLOW in output.split("worker was lost:")[-1]
     progress = [line for line in output.splitlines() if line.strip().startswith("[")]
     assert sorted(line.split()[2] for line in progress) == names  # each reported once
     assert set(grades_per_cell(db_url)) == {1}  # one grade per cell and submission, never two
-    expected = expected_gradebook(graded_both_ways, names)
+    expected = expected_gradebook(by_nbgrader, names)
     graded = gradebook_content(db_url, ASSIGNMENT)
     for student in names:
         assert graded.get(student) == expected[student], student  # every cell's score and comment
-    expected = expected_notebooks(graded_both_ways, names)
+    expected = expected_notebooks(by_nbgrader, names)
     graded = graded_notebooks(course, ASSIGNMENT)
     assert sorted(graded) == sorted(expected)
     for path in expected:

@@ -45,7 +45,6 @@ from tests.assignment.cluster import (
     dask_workers,
     expected_gradebook,
     expected_notebooks,
-    reference_course,
     tree_of,
 )
 from tests.assignment.conftest import ASSIGNMENT, HOSTILE
@@ -53,16 +52,17 @@ from tests.assignment.gradebooks import gradebook_content, graded_notebooks
 
 
 def test_a_worker_process_with_two_threads_grades_as_nbgrader_even_killed_and_restarted(
-        graded_both_ways, threads_cluster, cluster_course, tmp_path):
+        nbgrader_reference, threads_cluster, cluster_course, tmp_path):
     names = sorted({*THREADS_CLASS, *HOSTILE, SLOW})
     scheduler, workers = threads_cluster  # its one process restarted by the worker's nanny once killed
     course, db_url = cluster_course(tmp_path / "course", "two_threads", names)
     workers.joined()
     returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
-    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways)
+    by_nbgrader = nbgrader_reference()
+    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, by_nbgrader)
     for student in names:
         graded = tree_of(course, student)
-        assert graded == tree_of(reference_course(graded_both_ways), student), student
+        assert graded == tree_of(by_nbgrader, student), student
         assert "link or special" not in graded.values(), student
     deep_tree = [path for path in tree_of(course, "isolation_writes_odd_files") if path.startswith("d")]
     assert 1 < max(len(Path(path).parts) for path in deep_tree) <= 16  # the 100-deep tree, cut where copy-out stops
@@ -72,7 +72,7 @@ def test_a_worker_process_with_two_threads_grades_as_nbgrader_even_killed_and_re
     assert f"0 graded, 0 failed, {len(names)} skipped" in again.stdout, again.stdout + again.stderr
 
 def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
-        graded_both_ways, threads_cluster, cluster_course, tmp_path):
+        nbgrader_reference, threads_cluster, cluster_course, tmp_path):
     names = ["block_raises", SLOW, "solution"]  # each graded by nbgrader in graded_both_ways
     environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
     with dask_scheduler() as (lost, address), dask_workers(address, (THREADS, {})) as workers:
@@ -99,8 +99,8 @@ def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
     second = autograde_on(course, scheduler, db_url)
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"{3 - done} graded, 0 failed, {done} skipped" in second.stdout, second.stdout  # each graded once
-    assert gradebook_content(db_url, ASSIGNMENT) == expected_gradebook(graded_both_ways, names)
-    assert graded_notebooks(course, ASSIGNMENT) == expected_notebooks(graded_both_ways, names)
+    assert gradebook_content(db_url, ASSIGNMENT) == expected_gradebook(nbgrader_reference(), names)
+    assert graded_notebooks(course, ASSIGNMENT) == expected_notebooks(nbgrader_reference(), names)
 
 def test_a_worker_unlike_this_machine_is_named_with_what_differs(monkeypatch):
     from types import SimpleNamespace

@@ -54,11 +54,11 @@ def test_a_cluster_needs_a_shared_gradebook(scheduler, tmp_path):
     assert result.returncode != 0 and "PostgreSQL URL" in result.stdout + result.stderr
 
 def test_two_worker_processes_grade_as_nbgrader_the_other_taking_over_from_one_killed(
-        graded_both_ways, scheduler, cluster_course, tmp_path):
+        nbgrader_reference, scheduler, cluster_course, tmp_path):
     names = sorted({*PROCESSES_CLASS, SLOW})
     processes = int(PROCESSES[PROCESSES.index("--nworkers") + 1])
     with dask_workers(scheduler, (PROCESSES, {}), processes=processes) as workers:
         course, db_url = cluster_course(tmp_path / "course", "two_processes", names)
         workers.joined()
         returncode, output = autograde_killing_a_worker(course, scheduler, db_url)
-    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, graded_both_ways)
+    assert_graded_once_each_as_nbgrader_did(returncode, output, names, db_url, course, nbgrader_reference())
