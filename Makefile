@@ -47,7 +47,7 @@ test: $(STAMP) system-deps student-python
 	$(BIN)/python -m pytest
 
 ## make test-nbgrader: nbgrader's own shipped tests (api, preprocessors, nbgraderformat), with coursegrader.speedups
-## off and on at once: every test must have the same outcome (scripts/nbgrader_suite.py; `make test` runs it too).
+## off and on at once: every test must have the same outcome (scripts/nbgrader_suite.py; CI runs it after `make test`).
 test-nbgrader: $(STAMP)
 	$(BIN)/python scripts/nbgrader_suite.py
 

@@ -1,6 +1,6 @@
 """nbgrader's own shipped test suite, with coursegrader.speedups off and on: the same tests must pass.
 
-    python scripts/nbgrader_suite.py                  # or: make test-nbgrader (make test runs it too)
+    python scripts/nbgrader_suite.py                  # or: make test-nbgrader (CI runs it after make test)
     python scripts/nbgrader_suite.py --real-alembic   # every `alembic heads` nbgrader runs, run for real
 
 Runs ``nbgrader.tests.api``, ``nbgrader.tests.preprocessors`` and ``nbgrader.tests.nbgraderformat`` (the
