@@ -53,8 +53,10 @@ def _check(result: int, what: str) -> None:
 
 def _modules_a_kernel_loads() -> list[str]:
     """The modules an IPython kernel imports while it initialises, found by initialising one in a child."""
+    import shutil
     import tempfile
 
+    folder = tempfile.mkdtemp(prefix="coursekit-zygote-probe-")  # the probe's sockets; removed once it ended
     read, write = os.pipe()
     child = os.fork()
     if child == 0:
@@ -63,7 +65,6 @@ def _modules_a_kernel_loads() -> list[str]:
             from ipykernel.kernelapp import IPKernelApp
             from jupyter_client.connect import write_connection_file
 
-            folder = tempfile.mkdtemp(prefix="coursekit-zygote-probe-")
             connection_file = os.path.join(folder, "kernel.json")
             write_connection_file(connection_file, transport="ipc", ip=os.path.join(folder, "kernel"))
             before = set(sys.modules)
@@ -80,6 +81,7 @@ def _modules_a_kernel_loads() -> list[str]:
         chunks.append(chunk)
     os.close(read)
     os.waitpid(child, 0)
+    shutil.rmtree(folder, ignore_errors=True)
     return json.loads(b"".join(chunks) or b"[]")
 
 
