@@ -138,8 +138,7 @@ class CommandServer:
         self.ended = False
         self.serials = itertools.count(1)
         self.lock, self.done = threading.Lock(), threading.Condition()
-        self.spool = Path(tempfile.mkdtemp(prefix="coursekit-commands-"))
-        self.process = subprocess.Popen([sys.executable, "-P", "-c", SERVER], cwd=self.spool, env=self.env,
+        self.process = subprocess.Popen([sys.executable, "-P", "-c", SERVER], cwd="/", env=self.env,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                         text=True)
         self.reader = threading.Thread(target=self._read, daemon=True)
