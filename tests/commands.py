@@ -21,7 +21,6 @@ the child sets ``sys.dont_write_bytecode`` from it). Tests whose point is the pr
 from __future__ import annotations
 
 import itertools
-import json
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import threading
 from pathlib import Path
 
 from coursegrader.commands.nbgrader import nbgrader_env
+from tests.forking import ForkingServer
 
 MODULES = {"nbgrader": "nbgrader", "course": "coursegrader.commands.cli"}
 
@@ -128,53 +128,27 @@ def starts_alike(env: dict[str, str], other: dict[str, str]) -> bool:
     return read_at_start(env) == read_at_start(other)
 
 
-class CommandServer:
+class CommandServer(ForkingServer):
     """One process that forks a child for each command; any thread may call ``run``."""
 
     def __init__(self):
         self.env = command_env()
-        self.replies: dict[int, int] = {}
-        self.noise: list[str] = []
-        self.ended = False
         self.serials = itertools.count(1)
-        self.lock, self.done = threading.Lock(), threading.Condition()
-        self.process = subprocess.Popen([sys.executable, "-P", "-c", SERVER], cwd="/", env=self.env,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                        text=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            reply = json.loads(line) if line.startswith('{"') else None
-            with self.done:
-                if reply is None:
-                    self.noise.append(line)
-                elif "id" in reply:
-                    self.replies[reply["id"]] = reply["code"]
-                self.done.notify_all()
-        with self.done:
-            self.ended = True
-            self.done.notify_all()
-
-    def _send(self, request: dict) -> None:
-        with self.lock:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
+        super().__init__([sys.executable], SERVER, "/", self.env)
 
     def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], stdout: Path, stderr: Path,
             timeout: float) -> int:
         serial = next(self.serials)
-        self._send({"id": serial, "module": module, "args": list(args), "cwd": str(cwd), "env": env,
-                    "stdout": str(stdout), "stderr": str(stderr)})
-        with self.done:
-            if not self.done.wait_for(lambda: serial in self.replies or self.ended, timeout=timeout):
-                self._send({"kill": serial})
-                self.done.wait_for(lambda: serial in self.replies or self.ended, timeout=30)
-                raise subprocess.TimeoutExpired([module, *args], timeout)
-            if serial not in self.replies:
-                raise RuntimeError("the command server ended:\n" + "".join(self.noise))
-            return self.replies.pop(serial)
+        self.send({"id": serial, "module": module, "args": list(args), "cwd": str(cwd), "env": env,
+                   "stdout": str(stdout), "stderr": str(stderr)})
+        reply = self.wait(serial, timeout)
+        if reply is None and not self.ended:
+            self.send({"kill": serial})
+            self.wait(serial, 30)
+            raise subprocess.TimeoutExpired([module, *args], timeout)
+        if reply is None:
+            raise RuntimeError("the command server ended:\n" + "".join(self.noise))
+        return reply["code"]
 
 
 _server: CommandServer | None = None

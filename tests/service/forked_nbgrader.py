@@ -10,11 +10,10 @@ at once. nbgrader reads its configuration in the child, when the command starts.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.forking import ForkingServer
 
 # The forking process. Requests: one JSON list of arguments a line on stdin; replies: {"id", "code", "output"}
 # a line on stdout.
@@ -84,42 +83,24 @@ class Running:
         return self.runner.result(self.serial, self.what)
 
 
-class Nbgrader:
+class Nbgrader(ForkingServer):
     """``nbgrader`` commands of one account, each run in a child forked from a process that imported nbgrader."""
 
     def __init__(self, who: str, argv: list[str], cwd: Path, env: dict[str, str] | None = None):
         """``argv``: how to start the account's Python (``[sys.executable]``, or through ``runuser``)."""
-        self.who, self.sent, self.replies, self.noise, self.ended = who, 0, {}, [], False
-        self.done = threading.Condition()
-        self.process = subprocess.Popen([*argv, "-P", "-c", FORKER], cwd=cwd, env=env, stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            reply = json.loads(line) if line.startswith('{"') else None
-            with self.done:
-                if reply is None:
-                    self.noise.append(line)  # the forker's own warnings, if any
-                elif "id" in reply:
-                    self.replies[reply["id"]] = reply
-                self.done.notify_all()
-        with self.done:
-            self.ended = True
-            self.done.notify_all()
+        self.who, self.sent = who, 0
+        super().__init__(argv, FORKER, cwd, env)
 
     def start(self, *args: str) -> Running:
         """Run ``nbgrader ARGS`` now; its ``result`` waits for it to succeed."""
-        self.process.stdin.write(json.dumps(args) + "\n")
-        self.process.stdin.flush()
-        self.sent += 1
-        return Running(self, self.sent, f"{self.who}: nbgrader {' '.join(args)}")
+        with self.lock:  # the server numbers requests as they come: number and write them in one step
+            self.sent += 1
+            serial = self.sent
+            self.send(list(args))
+        return Running(self, serial, f"{self.who}: nbgrader {' '.join(args)}")
 
     def result(self, serial: int, what: str, timeout: float = 180) -> str:
-        with self.done:
-            self.done.wait_for(lambda: serial in self.replies or self.ended, timeout=timeout)
-            reply = self.replies.get(serial)
+        reply = self.wait(serial, timeout)
         assert reply is not None, f"{what}: no answer from the process running it:\n{''.join(self.noise)}"
         assert reply["code"] == 0, f"{what} exited with {reply['code']}:\n{reply['output']}"
         return reply["output"]
@@ -132,13 +113,3 @@ class Nbgrader:
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.reader.join(timeout=10)
