@@ -43,7 +43,7 @@ def best_of(function, repeats: int = 7, number: int = 1) -> float:
 
 def loop_over_heads(mha: MultiHeadAttention, X: np.ndarray) -> np.ndarray:
     """The same layer, one head and one batch item at a time."""
-    E, H, D = mha.d_model, mha.n_heads, mha.head_dim
+    H, D = mha.n_heads, mha.head_dim
     W_q, W_k, W_v = np.split(mha.in_proj_weight, 3)
     b_q, b_k, b_v = np.split(mha.in_proj_bias, 3)
     out = np.empty_like(X)

@@ -26,7 +26,6 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from pathlib import Path
 
 from coursegrader.classrun.grade import Outcome, grade_one
