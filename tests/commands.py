@@ -4,8 +4,8 @@ imported nbgrader once.
 Every ``course`` and ``nbgrader`` command starts by importing nbgrader (with nbconvert, SQLAlchemy and
 jupyter_server: about 1 s of CPU); the suite runs some fifty of them. ``run`` hands each to a server
 process of this test process's own, started on first use (``python -P -c SERVER``, with the environment
-the commands get), which has imported nbgrader's command line and nothing of this project, and forks one
-child per command. The child becomes what ``python -m nbgrader ARGS`` or ``python -m
+the commands get), which has imported nbgrader's command line and this project's command and grading modules
+(none of them reads the environment or the working folder when imported), and forks one child per command. The child becomes what ``python -m nbgrader ARGS`` or ``python -m
 coursegrader.commands.cli ARGS`` would be: the command's working folder (also first on ``sys.path``, as
 ``-m`` puts it), environment, arguments and ``sys.argv[0]``, standard input from /dev/null, standard
 output and error to files; it then runs that module's ``main`` and exits with its status. Several may run
@@ -14,7 +14,8 @@ at once.
 What a forked child cannot take from the command's environment: whatever the interpreter reads at its
 start (``PYTHON*`` variables: warning filters, ``PYTHONPATH``, hash seed). A command whose ``PYTHON*``
 variables differ from the server's runs as a new process instead (``PYTHONDONTWRITEBYTECODE`` excepted:
-the child sets ``sys.dont_write_bytecode`` from it). Tests whose point is the process itself (its
+the child sets ``sys.dont_write_bytecode`` from it); nor a package of the course folder named as one the
+server imported (a new ``python -m`` would import the folder's). Tests whose point is the process itself (its
 ``/proc`` entry, its signals, its parent) start it with ``subprocess`` themselves.
 """
 
@@ -30,13 +31,16 @@ from pathlib import Path
 from coursegrader.commands.nbgrader import nbgrader_env
 from tests.forking import ForkingServer
 
-MODULES = {"nbgrader": "nbgrader", "course": "coursegrader.commands.cli"}
+MODULES = {"nbgrader": "nbgrader", "course": "coursegrader.commands.cli", "alembic": "alembic"}
 
 # Requests, a JSON line each on stdin: {"id", "module", "args", "cwd", "env", "stdout", "stderr"} to run a command,
 # {"kill": id} to kill one. Replies, a JSON line each on stdout: {"id", "code"} once its child has ended.
 SERVER = r"""
 import importlib.util, json, os, selectors, signal, sys, traceback
 import nbgrader.apps.nbgraderapp  # the costly part of every command, done once
+import coursegrader.adapters.execute, coursegrader.adapters.exporter, coursegrader.adapters.feedback  # noqa: E401
+import coursegrader.classrun.autograde, coursegrader.commands.cli  # noqa: E401
+import alembic.command, alembic.config  # noqa: E401  (nbgrader runs `alembic heads` for each new gradebook)
 
 def become(request):
     os.chdir(request["cwd"])
@@ -52,8 +56,12 @@ def become(request):
     os.closerange(3, 65536)
     sys.path.insert(0, request["cwd"])
     module = request["module"]
-    main = importlib.util.find_spec(module).origin if module == "coursegrader.commands.cli" else \
-        importlib.util.find_spec(module + ".__main__").origin
+    if module == "alembic":  # the console script `alembic`, this Python's, as PATH finds it
+        main = os.path.join(os.path.dirname(sys.executable), "alembic")
+    elif module == "nbgrader":
+        main = importlib.util.find_spec("nbgrader.__main__").origin
+    else:
+        main = importlib.util.find_spec(module).origin
     sys.argv = [main, *request["args"]]
 
 def run(request):
@@ -64,9 +72,12 @@ def run(request):
             from nbgrader.apps.nbgraderapp import main
             main()
             code = 0
+        elif request["module"] == "alembic":
+            from alembic.config import main
+            raise SystemExit(main())  # as its console script ends
         else:
             from coursegrader.commands.cli import main
-            code = main()
+            raise SystemExit(main())  # as `python -m coursegrader.commands.cli` ends
     except SystemExit as stop:  # as the interpreter ends on it: a code that is not a number is printed
         code = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
         if stop.code is not None and not isinstance(stop.code, int):
@@ -78,7 +89,7 @@ def run(request):
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
-            os._exit(code if isinstance(code, int) and 0 <= code < 256 else 1)
+            os._exit(code & 0xFF if isinstance(code, int) else 1)  # as C's exit(): sys.exit(-1) is 255
 
 selector, pending, running = selectors.DefaultSelector(), b"", {}
 selector.register(0, selectors.EVENT_READ)
@@ -166,7 +177,7 @@ def server() -> CommandServer:
 
 def run(program: str, args: list[str], cwd: Path, env: dict[str, str] | None = None, *, merge_stderr: bool = False,
         timeout: float = 900) -> subprocess.CompletedProcess:
-    """``program ARGS`` (``course`` or ``nbgrader``) in ``cwd`` with ``command_env(env)``, as
+    """``program ARGS`` (``course``, ``nbgrader`` or ``alembic``) in ``cwd`` with ``command_env(env)``, as
     ``subprocess.run(..., capture_output=True, text=True)`` would return it (``merge_stderr``: its standard
     error into its standard output, as one stream)."""
     module = MODULES[program]

@@ -1,14 +1,15 @@
 """tests.commands: a command forked from the server ends as the same command started as a new interpreter.
 
-The reference is ``subprocess.run([python, "-m", module, ...])``: exit status, standard output and standard
-error, for a command that refuses with a message (SystemExit with a text), one that argparse refuses, and one
-that fails in nbgrader; and the working folder, environment and arguments the command sees.
-"""
+The reference is ``subprocess.run([python, "-m", module, ...])``, or for alembic its console script: exit
+status, standard output and standard error, for a command that refuses with a message (SystemExit with a
+text), one that argparse refuses, and one that fails in nbgrader; alembic's ``heads`` and an unknown command;
+and the working folder, environment and arguments the command sees."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,17 @@ def test_an_interpreter_setting_that_differs_gets_a_new_process(tmp_path):
         config.write("\nimport sys\nprint('warnings', sys.warnoptions, file=sys.stderr)\n")
     done = commands.nbgrader(["db", "student", "list"], course, {"PYTHONWARNINGS": "ignore::UserWarning"})
     assert "warnings ['ignore::UserWarning']" in done.stdout
+
+
+@pytest.mark.parametrize("command", [["heads"], ["no-such-command"]])
+def test_a_forked_alembic_ends_as_a_new_alembic_process(tmp_path, command):
+    """The `alembic` that nbgrader runs for each new gradebook (test_speedups.py forks it to compare with)."""
+    from nbgrader.dbutil import _temp_alembic_ini
+
+    with _temp_alembic_ini(f"sqlite:///{tmp_path / 'gradebook.db'}") as ini:
+        args = ["-c", ini, *command]
+        forked = commands.run("alembic", args, tmp_path)
+        new = subprocess.run([str(Path(sys.executable).parent / "alembic"), *args], cwd=tmp_path,
+                             env=commands.command_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    assert (forked.returncode, forked.stdout, forked.stderr) == (new.returncode, new.stdout, new.stderr)
+    assert forked.stdout.startswith("e43177bfe90b (head)") if command == ["heads"] else forked.returncode == 2

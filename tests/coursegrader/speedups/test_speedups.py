@@ -40,6 +40,7 @@ from traitlets.config import Config, PyFileConfigLoader
 from coursegrader import speedups
 from coursegrader.speedups import (alembic_heads, cell_lookups, engines, gradebook_schema, metadata_schema,
                                    output_schema, registry, timestamps)
+from tests import commands
 
 ROOT = Path(__file__).resolve().parents[3]
 NBGRADER_TESTS = Path(nbgrader.__file__).parent / "tests"
@@ -589,9 +590,28 @@ def test_trusted_in_memory_gradebooks_each_get_their_tables(no_alembic, url):
 
 
 @pytest.fixture
-def real_alembic(monkeypatch):
+def new_alembic_process(monkeypatch):
     """The `alembic` of this environment first on PATH, for nbgrader's own function (which runs it by name)."""
     monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
+
+
+@pytest.fixture
+def real_alembic(new_alembic_process, monkeypatch):
+    """nbgrader's own function, its `alembic` command line forked from tests.commands' server (which imported
+    alembic once: a new `alembic` process costs a second of CPU) with its arguments, working folder and
+    environment; its output, or ``CalledProcessError``, as ``subprocess.check_output`` gives them.
+    (test_commands.py compares such a fork with a new `alembic` process.)"""
+    started = api.sp.check_output
+
+    def check_output(args, *rest, **kwargs):
+        if rest or kwargs or list(args[:1]) != ["alembic"]:
+            return started(args, *rest, **kwargs)
+        done = commands.run("alembic", list(args[1:]), Path.cwd(), dict(os.environ))
+        if done.returncode:
+            raise subprocess.CalledProcessError(done.returncode, args, done.stdout.encode(), done.stderr.encode())
+        return done.stdout.encode()
+
+    monkeypatch.setattr(api.sp, "check_output", check_output)
 
 
 @pytest.fixture
@@ -622,7 +642,7 @@ def plant(versions: Path, revision: str, down_revision, branch_labels=None, text
 NEWEST = "e43177bfe90b"  # nbgrader 0.9.6's head
 
 
-def test_nbgraders_migration_scripts_give_the_head_the_alembic_command_gives(speedups_on, real_alembic):
+def test_nbgraders_migration_scripts_give_the_head_the_alembic_command_gives(speedups_on, new_alembic_process):
     fix = api.get_alembic_version
     assert isinstance(fix, alembic_heads.InProcessHeads) and alembic_heads.is_nbgraders_own(fix.original)
     assert fix() == fix.original() == NEWEST
