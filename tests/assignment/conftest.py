@@ -137,6 +137,12 @@ CLASS = ["solution", "solution_es", "untouched_release", "pe_after_attention", "
 COURSE_CLASS = sorted(set(ADVERSARIAL) | set(CLASS))
 
 
+def copy_generated(generated: Path, course: Path) -> None:
+    """What `nbgrader generate_assignment` wrote in the course ``generated`` (gradebook, release/), into ``course``."""
+    shutil.copy2(generated / "gradebook.db", course / "gradebook.db")
+    shutil.copytree(generated / "release", course / "release")
+
+
 def course_with_class(folder: Path, names=CLASS, generated: Path | None = None) -> Path:
     """A course with TEST_LIMITS, the lab generated (or its gradebook and release copied from the course
     ``generated``), and the bank's examples ``names`` submitted."""
@@ -144,8 +150,7 @@ def course_with_class(folder: Path, names=CLASS, generated: Path | None = None) 
     if generated is None:
         commands.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
     else:
-        shutil.copy2(generated / "gradebook.db", course / "gradebook.db")
-        shutil.copytree(generated / "release", course / "release")
+        copy_generated(generated, course)
     for name in names:
         BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
     return course

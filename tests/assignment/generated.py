@@ -6,11 +6,10 @@ that generated course. The tests of generating itself (test_release.py, `course 
 """
 
 import os
-import shutil
 from pathlib import Path
 
 from tests import commands
-from tests.assignment.conftest import ASSIGNMENT, make_course
+from tests.assignment.conftest import ASSIGNMENT, copy_generated, make_course
 from tests.examples.lab00 import BANK
 from tests.once import once_per_run
 
@@ -27,8 +26,7 @@ def generated_course(destination: Path, tmp_path_factory, extra_config: str = ""
     os.environ.pop("NBGRADER_DB_URL", None)  # the throwaway course keeps its own gradebook
     generated = once_per_run(tmp_path_factory, "generated", _generate)
     course = make_course(destination, extra_config)
-    shutil.copy2(generated / "gradebook.db", course / "gradebook.db")
-    shutil.copytree(generated / "release", course / "release")
+    copy_generated(generated, course)
     for name in names:
         BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
     return course
