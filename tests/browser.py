@@ -45,6 +45,12 @@ class JupyterServer:
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> JupyterServer:
+        """Start the server, unless ``start()`` did already (in the background, say): a second one would find the
+        port taken and end, while the first answered for it and was never stopped."""
+        return self if self.process is not None else self.start()
+
+    def start(self) -> JupyterServer:
+        """Start the server and wait until it answers."""
         env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "NBGRADER_DB_URL")}
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
         for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",

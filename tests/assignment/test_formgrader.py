@@ -19,7 +19,7 @@ def test_a_grader_sees_the_rubric_beside_the_answer_and_the_score_reaches_every_
     course = make_course(tmp_path / "course", TEST_LIMITS)
     server = JupyterServer(course, tmp_path / "server", app="server")
     with ThreadPoolExecutor(1) as pool, Nbgrader("instructor", [sys.executable], cwd=course, env=nbgrader_env()) as nbgrader:
-        starting = pool.submit(server.__enter__)  # formgrader opens the gradebook only when asked: start it meanwhile
+        starting = pool.submit(server.start)  # formgrader opens the gradebook only when asked: start it meanwhile
         try:
             nbgrader.run("generate_assignment", ASSIGNMENT, "--force")
             for name in ("solution", "features_permuted"):

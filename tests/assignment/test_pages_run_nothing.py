@@ -67,7 +67,7 @@ def started(tmp_path_factory):
                JupyterServer(course, folder / "server", app="server", extra_args=(GUARD_DISABLED,)))
     with contextlib.ExitStack() as stack:
         with ThreadPoolExecutor(3) as pool:
-            starting = [pool.submit(server.__enter__) for server in servers]
+            starting = [pool.submit(server.start) for server in servers]
             grading = pool.submit(grade, course)
             try:
                 page = stack.enter_context(chromium_page())

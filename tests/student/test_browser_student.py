@@ -21,7 +21,7 @@ def test_a_student_fills_runs_and_self_checks_the_release_in_jupyterlab(tmp_path
     assert len(todo) == 5
     server = JupyterServer(work, tmp_path / "server")
     with ThreadPoolExecutor(1) as pool, contextlib.ExitStack() as stack:
-        starting = pool.submit(server.__enter__)  # JupyterLab starts while Chromium does
+        starting = pool.submit(server.start)  # JupyterLab starts while Chromium does
         stack.callback(lambda: starting.exception() is None and server.__exit__(None, None, None))
         page = stack.enter_context(chromium_page(timeout_seconds=90))
         starting.result()
