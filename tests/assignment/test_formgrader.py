@@ -3,14 +3,12 @@ score entered there reaching the class table, the CSV, the feedback page and res
 
 import csv
 import json
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from coursegrader.commands.nbgrader import nbgrader_env
+from tests import commands
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, make_course, run_course
 from tests.browser import JupyterServer
 from tests.examples.lab00 import BANK
-from tests.service.forked_nbgrader import Nbgrader
 
 RUBRIC = "Marking scheme for graders"
 
@@ -18,10 +16,10 @@ RUBRIC = "Marking scheme for graders"
 def test_a_grader_sees_the_rubric_beside_the_answer_and_the_score_reaches_every_report(tmp_path):
     course = make_course(tmp_path / "course", TEST_LIMITS)
     server = JupyterServer(course, tmp_path / "server", app="server")
-    with ThreadPoolExecutor(1) as pool, Nbgrader("instructor", [sys.executable], cwd=course, env=nbgrader_env()) as nbgrader:
+    with ThreadPoolExecutor(1) as pool:
         starting = pool.submit(server.start)  # formgrader opens the gradebook only when asked: start it meanwhile
         try:
-            nbgrader.run("generate_assignment", ASSIGNMENT, "--force")
+            commands.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
             for name in ("solution", "features_permuted"):
                 BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
             assert "2 graded" in run_course(["autograde", ASSIGNMENT], course).stdout
@@ -41,7 +39,7 @@ def test_a_grader_sees_the_rubric_beside_the_answer_and_the_score_reaches_every_
             updated = server.request("PUT", f"/formgrader/api/grade/{block_d['id']}", {"manual_score": 3})
             assert updated["manual_score"] == 3 and not updated["needs_manual_grade"]
             server.process.terminate()  # it stops while the feedback is written
-            nbgrader.run("generate_feedback", ASSIGNMENT, "--force")
+            commands.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], course)
     report = run_course(["report", ASSIGNMENT], course)
     assert report.returncode == 0, report.stdout + report.stderr
     table_line = next(line for line in report.stdout.splitlines() if "│ solution " in line)

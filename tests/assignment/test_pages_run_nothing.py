@@ -14,7 +14,6 @@ image and math still show.
 
 import contextlib
 import os
-import sys
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from coursegrader.adapters.formgrader_guard import FILE_POLICY, PAGE_POLICY
-from coursegrader.commands.nbgrader import nbgrader_env
+from tests import commands
 from tests.assignment.conftest import ASSIGNMENT, TEST_LIMITS, Listener, make_course
 from tests.browser import JupyterServer, PageWatch, chromium_page
 from tests.examples.lab00 import (
@@ -34,7 +33,6 @@ from tests.examples.lab00 import (
     OWN_HIDDEN_TESTS_MARKER,
     PAGE_LISTENER_PORT,
 )
-from tests.service.forked_nbgrader import Nbgrader
 
 STUDENT = "isolation_markup"
 MATHJAX_CDN = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/"
@@ -45,15 +43,14 @@ GUARD_DISABLED = "--ServerApp.jpserver_extensions=coursegrader.adapters.formgrad
 
 
 def grade(course: Path) -> None:
-    """The instructor's nbgrader commands, in children of one process that imported nbgrader."""
-    with Nbgrader("instructor", [sys.executable], cwd=course, env=nbgrader_env()) as nbgrader:
-        nbgrader.run("generate_assignment", ASSIGNMENT, "--force")
-        for name in ("solution", STUDENT):
-            BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
-        nbgrader.run("autograde", ASSIGNMENT)
-        for name in ("solution", STUDENT):
-            assert (course / "autograded" / name / ASSIGNMENT / "demo.ipynb").is_file(), name
-        nbgrader.run("generate_feedback", ASSIGNMENT, "--force")
+    """The instructor's nbgrader commands (tests.commands: children of a process that imported nbgrader)."""
+    commands.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+    for name in ("solution", STUDENT):
+        BANK.place(name, course / "submitted" / name / ASSIGNMENT, course)
+    commands.nbgrader(["autograde", ASSIGNMENT], course)
+    for name in ("solution", STUDENT):
+        assert (course / "autograded" / name / ASSIGNMENT / "demo.ipynb").is_file(), name
+    commands.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], course)
 
 
 @pytest.fixture(scope="module")

@@ -40,6 +40,7 @@ import psutil
 import pytest
 
 from coursegrader.commands.nbgrader import nbgrader_env
+from tests import commands
 from tests.assignment.conftest import ASSIGNMENT, ROOT, TEST_LIMITS, make_course
 from tests.examples.lab00 import BANK
 from tests.service.forked_nbgrader import Nbgrader, Running
@@ -166,13 +167,11 @@ c.WatchPolicy.max_attempts = 2
     students, runners = [], []
     service = Service(course)
     try:
-        instructor = Nbgrader("instructor", [sys.executable], cwd=course, env=nbgrader_env())
-        runners.append(instructor)
         students = [Student(f"cw{letter}{suffix}", exchange) for letter in "ab"]
         alice, bob = students
         runners += [student.start_nbgrader() for student in students]
-        instructor.run("generate_assignment", ASSIGNMENT, "--force")
-        instructor.run("release_assignment", ASSIGNMENT)
+        commands.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], course)
+        commands.nbgrader(["release_assignment", ASSIGNMENT], course)
         phases = {"accounts and release": time.perf_counter() - started}
         service.start(wait=False)  # it starts while the students fetch the assignment
         for fetching in [student.start("fetch_assignment") for student in students]:
