@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nbformat
 
+from coursegrader.intake.notebook import IntakeLimits
 from tests.examples.bank import Bank, Example
 
 ALL_A = frozenset({"test_block_a_token_ids", "test_block_a_embedding", "test_block_a_mha"})
@@ -151,11 +152,13 @@ def _write(text: str | bytes, name: str = "demo.ipynb"):
 
 
 def _solution_with_outputs(megabytes: int):
-    """The solution notebook, saved with ``megabytes`` MB of printed output in Block B's cell."""
+    """The solution notebook, saved with ``megabytes`` MiB of printed output in Block B's cell (a stream output
+    built as a plain node: nbformat's new_output would validate each of its lines, seconds for a large one)."""
     def files(folder: Path, course_root: Path) -> None:
         notebook = nbformat.read(BANK.path_of("solution"), as_version=4)
         block_b = next(cell for cell in notebook.cells if _grade_id(cell) == "block_b")
-        block_b.outputs = [nbformat.v4.new_output("stream", name="stdout", text=["x" * 1023 + "\n"] * 1024 * megabytes)]
+        block_b.outputs = [nbformat.NotebookNode(output_type="stream", name="stdout",
+                                                 text=["x" * 1023 + "\n"] * 1024 * megabytes)]
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / "demo.ipynb", "w", encoding="utf-8") as handle:
             json.dump(notebook, handle)
@@ -234,7 +237,14 @@ def _helper_module(folder: Path, course_root: Path) -> None:
 # the intake, which the suite sets low (INTAKE_TEST_LIMITS, in tests/assignment/conftest.py's TEST_LIMITS)
 # so that the payloads stay small: the issue's 200,000 cells and 20,000 files are scaled to 10× the limit.
 
-INTAKE_TEST_LIMITS = {"cells": 100, "attachments": 10, "entries": 200}  # c.SubmissionExporter.max_<name>
+INTAKE_TEST_LIMITS = {"cells": 100, "attachments": 10, "entries": 200,  # c.SubmissionExporter.max_<name>
+                      "notebook_bytes": 32 * 2**20}
+# The saved outputs of bad_huge_notebook and bad_too_large_notebook (MiB): the first past the size from which the
+# intake notes that it cleared them (IntakeLimits.large_notebook_bytes, 16 MiB), within notebook_bytes; the
+# second past notebook_bytes (the issue's 200 MB and 300 MB, scaled with it).
+HUGE_NOTEBOOK_MIB, TOO_LARGE_NOTEBOOK_MIB = 20, 40
+assert IntakeLimits.large_notebook_bytes < HUGE_NOTEBOOK_MIB * 2**20 < INTAKE_TEST_LIMITS["notebook_bytes"] \
+    < TOO_LARGE_NOTEBOOK_MIB * 2**20
 
 
 def _chain(top: Path, depth: int, name: str, leaf: str = "bottom.txt") -> None:
@@ -862,11 +872,13 @@ EXAMPLES: dict[str, Example] = {
     "bad_misnamed_notebook": Example("the solution saved as 'Demo (1).ipynb': graded in its place", NONE,
                                      kind="bad input", has_notebook=False, files=_solution_as("Demo (1).ipynb"),
                                      notes=("graded in its place",)),
-    "bad_huge_notebook": Example("the solution saved with 200 MB of outputs: cleared and graded", NONE,
-                                 kind="bad input", has_notebook=False, files=_solution_with_outputs(200),
-                                 notes=("MiB",)),
-    "bad_too_large_notebook": Example("a notebook of 300 MB: refused without being read", ALL, kind="bad input",
-                                      has_notebook=False, files=_solution_with_outputs(300), notes=("more than",)),
+    "bad_huge_notebook": Example(
+        "the solution saved with 20 MiB of outputs (past the 16 MiB that earn a note, within the suite's 32 MiB "
+        "limit of a notebook): cleared and graded", NONE, kind="bad input", has_notebook=False,
+        files=_solution_with_outputs(HUGE_NOTEBOOK_MIB), notes=("MiB",)),
+    "bad_too_large_notebook": Example("a notebook of 40 MiB (past the suite's 32 MiB limit): refused without being "
+                                      "read", ALL, kind="bad input", has_notebook=False,
+                                      files=_solution_with_outputs(TOO_LARGE_NOTEBOOK_MIB), notes=("more than",)),
     "bad_odd_files": Example("correct, with binary and Latin-1 files and a file name that is not UTF-8", NONE,
                              kind="bad input", files=_odd_files, notes=("not UTF-8",)),
     "bad_links": Example("correct, with links to the source notebook, /etc/passwd, the gradebook and a dangling one",
