@@ -4,6 +4,7 @@ the gradebook's whole content and the autograded notebooks."""
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from pathlib import Path
 
@@ -16,12 +17,23 @@ def submission_grades(course: Path, student: str, assignment: str, notebook: str
                       ) -> tuple[dict[str, tuple[float, float, bool]], dict[str, str | None]]:
     """One student's graded notebook in the course's own (SQLite) gradebook: each grade cell's (score, max_score,
     needs_manual_grade), and each comment (by the name of its cell)."""
+    database = course / "gradebook.db"
+    written = database.stat()  # a gradebook written since it was read is read again
+    grades, comments = _class_grades(database, written.st_mtime_ns, written.st_size, assignment, notebook)[student]
+    return dict(grades), dict(comments)
+
+
+@functools.lru_cache(maxsize=16)
+def _class_grades(database: Path, _mtime_ns: int, _size: int, assignment: str, notebook: str) -> dict:
+    """``submission_grades`` of every student, read in one visit: the tests ask for a class a student at a time,
+    and opening the gradebook for each took seconds over a class."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        found = gradebook.find_submission_notebook(notebook, assignment, student)
-        return ({grade.name: (grade.score, grade.max_score, grade.needs_manual_grade) for grade in found.grades},
-                {comment.name: comment.auto_comment for comment in found.comments})
+    with Gradebook(f"sqlite:///{database}") as gradebook:
+        return {found.student.id: (
+                    {grade.name: (grade.score, grade.max_score, grade.needs_manual_grade) for grade in found.grades},
+                    {comment.name: comment.auto_comment for comment in found.comments})
+                for found in gradebook.notebook_submissions(notebook, assignment)}
 
 
 def gradebook_content(db_url: str, assignment: str) -> dict:
