@@ -430,11 +430,27 @@ def test_a_forked_process_forgets_the_parents_engines(speedups_on, tmp_path):
 
 @pytest.fixture
 def gradebook(tmp_path, no_alembic):
+    """A gradebook as `nbgrader generate_assignment` fills it (``filled_gradebook``), for a test that changes it."""
+    yield from filled_gradebook(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def unchanged_gradebook(tmp_path_factory):
+    """``filled_gradebook`` once for the tests that only look things up in it."""
+    filling = filled_gradebook(tmp_path_factory.mktemp("lookups"))
+    with pytest.MonkeyPatch.context() as patch:  # as no_alembic, while it is made only: later tests look for alembic
+        patch.setattr(api, "get_alembic_version", lambda: "e43177bfe90b")
+        gradebook = next(filling)
+    yield gradebook
+    filling.close()  # the gradebook closed
+
+
+def filled_gradebook(folder: Path):
     """A gradebook as `nbgrader generate_assignment` fills it: the lab's source notebook, saved by nbgrader's
     own SaveCells, twice (two assignments), plus a notebook of hand-made cells of every kind."""
     from nbgrader.preprocessors import SaveCells
 
-    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    url = f"sqlite:///{folder / 'gradebook.db'}"
     source = nbformat.read(ROOT / "source" / "16-permutation-equivariance" / "demo.ipynb", as_version=4)
     with api.Gradebook(url) as gradebook:
         for assignment in ("lab", "lab-again"):
@@ -460,7 +476,8 @@ def names_to_look_up(gradebook) -> list[tuple[str, str, str]]:
 
 
 @pytest.mark.parametrize("finder", cell_lookups.FINDERS)
-def test_cell_lookups_answer_as_nbgrader_does(speedups_on, gradebook, finder):
+def test_cell_lookups_answer_as_nbgrader_does(speedups_on, unchanged_gradebook, finder):
+    gradebook = unchanged_gradebook
     patched = getattr(api.Gradebook, finder)
     assert patched.original is cell_lookups._originals[finder]
     lookups = names_to_look_up(gradebook)
