@@ -19,6 +19,7 @@ import pytest
 
 from coursegrader.commands.nbgrader import nbgrader_env
 from coursekit.lab import LABS_VARIABLE
+from tests import commands
 from tests.assignment.conftest import ROOT, TEST_LIMITS, make_course, run_course
 
 LAB_FOLDER = ROOT / "tests" / "labs" / "weights"
@@ -95,12 +96,12 @@ def graded(tmp_path_factory):
     assert released.returncode == 0, released.stdout + released.stderr
     submit(course, course / "release" / ASSIGNMENT / NOTEBOOK)
     scores, outputs = {}, {}
-    run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT], course, env)
+    commands.nbgrader(["autograde", ASSIGNMENT], course, env)
     scores["nbgrader"], outputs["nbgrader"] = gradebook_scores(course), verdicts(course)
     done = run_course(["autograde", ASSIGNMENT, "--force", "--jobs", "1"], course, env)
     assert done.returncode == 0 and "2 graded, 0 failed" in done.stdout, done.stdout + done.stderr
     scores["course"], outputs["course"] = gradebook_scores(course), verdicts(course)
-    run([sys.executable, "-m", "nbgrader", "generate_feedback", ASSIGNMENT, "--force"], course, env)
+    commands.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], course, env)
     reported = run_course(["report", ASSIGNMENT], course, env)
     assert reported.returncode == 0, reported.stdout + reported.stderr
     return Graded(course, env, scores, outputs)
