@@ -75,7 +75,8 @@ def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
         nbgrader_reference, threads_cluster, cluster_course, tmp_path):
     names = ["block_raises", SLOW, "solution"]  # each graded by nbgrader in graded_both_ways
     environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
-    with dask_scheduler() as (lost, address), dask_workers(address, (THREADS, {})) as workers:
+    # the README's first layout without its nanny (one interpreter instead of two): no worker is killed here
+    with dask_scheduler() as (lost, address), dask_workers(address, ([*THREADS, "--no-nanny"], {})) as workers:
         course, db_url = cluster_course(tmp_path / "course", "resumed", names)
         environment["NBGRADER_DB_URL"] = db_url
         workers.joined()

@@ -24,8 +24,10 @@ def test_workers_that_cannot_grade_stop_the_run_before_it_starts_saying_what_to_
     impostor = tmp_path / "impostor"
     (impostor / "coursegrader").mkdir(parents=True)
     (impostor / "coursegrader" / "__init__.py").write_text("")  # another coursegrader, without this project's code
-    with dask_workers(scheduler, (["--nthreads", "1"], {"PATH": "/nonexistent"}),
-                      (["--nthreads", "1"], {"PYTHONPATH": str(impostor)})) as workers:
+    # without a nanny: the worker runs in the `dask worker` process itself, one interpreter instead of two each,
+    # with the same environment (what the run looks at here)
+    with dask_workers(scheduler, (["--nthreads", "1", "--no-nanny"], {"PATH": "/nonexistent"}),
+                      (["--nthreads", "1", "--no-nanny"], {"PYTHONPATH": str(impostor)})) as workers:
         course, db_url = cluster_course(tmp_path / "course", "refused", ["solution"])
         workers.joined()
         result = autograde_on(course, scheduler, db_url)
