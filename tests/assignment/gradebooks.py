@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import glob
 import json
 from pathlib import Path
 
@@ -59,14 +60,16 @@ def gradebook_content(db_url: str, assignment: str) -> dict:
     return content
 
 
-def graded_notebooks(course: Path, assignment: str) -> dict[str, dict]:
-    """Every autograded notebook, without what differs from run to run: execution timings, and the day the
-    kernel ran (Block E records it in the manifest, and a check quotes it), which is not the same for two
-    runs on either side of midnight (UTC)."""
+def graded_notebooks(course: Path, assignment: str, students: list[str] | None = None) -> dict[str, dict]:
+    """Every autograded notebook (of ``students``, if named), without what differs from run to run: execution
+    timings, and the day the kernel ran (Block E records it in the manifest, and a check quotes it), which is
+    not the same for two runs on either side of midnight (UTC)."""
     today = datetime.date.today()
     days = {(today - datetime.timedelta(days=back)).isoformat() for back in (0, 1)}
     notebooks = {}
-    for path in sorted(course.glob(f"autograded/*/{assignment}/*.ipynb")):
+    paths = (course.glob(f"autograded/*/{assignment}/*.ipynb") if students is None else
+             (path for student in students for path in course.glob(f"autograded/{glob.escape(student)}/{assignment}/*.ipynb")))
+    for path in sorted(paths):
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
             cell.metadata.pop("execution", None)
