@@ -332,8 +332,12 @@ def _many_attachments(notebook: dict) -> str:
 
 FORGE_CHECK_FUNCTIONS = '''
 # Pasted at the end of Block A: every function whose name contains "check", "grade" or "score", in
-# every module that is not part of Python itself, now prints a pass; re-applied after every import.
+# every module that is not part of Python itself, now prints a pass; re-applied after every import to each
+# module that is new or has gained names since (walking every name of every module at each of the kernel's
+# own imports took seconds a cell).
 import builtins, sys, types
+
+_names_when_forged = {}
 
 def _forge(module):
     for name, value in list(vars(module).items()):
@@ -347,7 +351,10 @@ def _forge_everything():
     for module in list(sys.modules.values()):
         location = getattr(module, "__file__", None) or ""
         if isinstance(module, types.ModuleType) and not location.startswith(sys.base_prefix):
-            _forge(module)
+            names = len(vars(module))
+            if _names_when_forged.get(id(module)) != names:
+                _forge(module)
+                _names_when_forged[id(module)] = names
 
 _original_import = builtins.__import__
 
