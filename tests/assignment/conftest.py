@@ -32,7 +32,7 @@ ASSIGNMENT = BANK.assignment
 
 # Shorter limits than a real class gets, so that the examples which hit them finish quickly.
 TEST_LIMITS = """
-c.Execute.timeout = 2
+c.Execute.timeout = 4
 c.SandboxedExecute.notebook_timeout = 90
 c.SandboxedExecute.probe_timeout = 2
 c.SandboxedExecute.memory_limit = 2**30

@@ -927,7 +927,7 @@ EXAMPLES: dict[str, Example] = {
     # ------------------------------------------------------------------ 7. honest work in other forms
     "honest_warnings": Example("correct, writing warnings and notes to stderr in every block", NONE, kind="honest",
                                append=_everywhere(WARNINGS_TO_STDERR)),
-    "honest_slow": Example("correct, pausing 1 s in every block (half the tests' time limit of a cell)", NONE,
+    "honest_slow": Example("correct, pausing 1 s in every block (a quarter of the tests' time limit)", NONE,
                            kind="honest", append=_everywhere("import time\ntime.sleep(1)")),
     "honest_permutation_matrix": Example(
         "correct, permuting with a permutation matrix", NONE, kind="honest",
