@@ -138,13 +138,12 @@ class SandboxedRunner:
         return self.km
 
     def output(self, outs, msg, display_id, cell_index):
-        note = self._budget.spend(msg)
-        if note is not None:
+        instead = self._budget.spend(msg)
+        if instead is not None:
             # No interrupt from here: it would reach the kernel late, in whatever cell runs by then. The
             # kernel stops a cell that prints on (coursekit.outputlimit, at twice this cap); one whose code
             # removed that cap runs to the cell's time limit, its output dropped here.
-            if note:
-                outs.append(note)
+            outs.extend(instead)
             return None
         return super().output(outs, inert(msg), display_id, cell_index)
 

@@ -2,7 +2,9 @@
 
 Only text, LaTeX and raster images are kept (``SAFE_MIME_TYPES``): no HTML, SVG or JavaScript from a
 submission reaches a browser. ``OutputBudget`` counts what a cell and the whole notebook print and
-says when to stop keeping it.
+says when to stop keeping it: a stream is cut at the cap's very character, so what is kept of a cell that
+prints on does not depend on how the kernel happened to split its printing into messages (which varies
+with the machine's load).
 """
 
 from __future__ import annotations
@@ -45,21 +47,29 @@ class OutputBudget:
         self.cell_used = 0
         self.cut = False
 
-    def spend(self, msg: dict):
-        """Count ``msg``; return None to keep it, or the note to append (once per cell) when it is cut."""
-        size = text_size(msg.get("content", {}))
+    def spend(self, msg: dict) -> list | None:
+        """Count ``msg``. None: keep it. Otherwise the outputs to keep in its place: once the cell or the
+        notebook goes past its cap, the part of a stream's text that is within it, then the note (once per
+        cell); nothing after that. A stream counts the characters of its text."""
+        content = msg.get("content", {})
+        stream = msg.get("msg_type") == "stream" and isinstance(content.get("text"), str)
+        size = len(content["text"]) if stream else text_size(content)
+        cell_room, notebook_room = self.cell_bytes - self.cell_used, self.notebook_bytes - self.notebook_used
         self.cell_used += size
         self.notebook_used += size
-        over_cell = self.cell_used > self.cell_bytes
-        if not (over_cell or self.notebook_used > self.notebook_bytes):
+        if size <= min(cell_room, notebook_room):
             return None
         if self.cut:
-            return ""
+            return []
         self.cut = True
+        over_cell = size > cell_room
         limit = self.cell_bytes if over_cell else self.notebook_bytes
-        return new_output("stream", name="stdout", text=(
+        room = min(cell_room, notebook_room)
+        within = [new_output("stream", name=content["name"], text=content["text"][:room])] \
+            if stream and room > 0 and content.get("name") in ("stdout", "stderr") else []
+        return within + [new_output("stream", name="stdout", text=(
             f"\n[output cut by the grader: more than {limit:,} characters"
-            f"{' in this cell' if over_cell else ' in this notebook'}]\n"))
+            f"{' in this cell' if over_cell else ' in this notebook'}]\n"))]
 
 
 def coalesce_streams(outputs: list) -> list:
