@@ -67,8 +67,8 @@ def graded_notebooks(course: Path, assignment: str, students: list[str] | None =
     today = datetime.date.today()
     days = {(today - datetime.timedelta(days=back)).isoformat() for back in (0, 1)}
     notebooks = {}
-    paths = (course.glob(f"autograded/*/{assignment}/*.ipynb") if students is None else
-             (path for student in students for path in course.glob(f"autograded/{glob.escape(student)}/{assignment}/*.ipynb")))
+    patterns = ["*"] if students is None else [glob.escape(student) for student in students]
+    paths = [path for pattern in patterns for path in course.glob(f"autograded/{pattern}/{assignment}/*.ipynb")]
     for path in sorted(paths):
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:

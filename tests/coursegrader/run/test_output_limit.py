@@ -67,7 +67,8 @@ def test_quit_does_not_stop_a_grading_kernel(kernel):
         assert reply["status"] == "ok" and printed == "still here\n"
 
 
-@pytest.mark.parametrize("cell_cap, notebook_cap, where", [(1500, 10**6, "in this cell"), (10**6, 1200, "in this notebook")])
+@pytest.mark.parametrize("cell_cap, notebook_cap, where",
+                         [(1500, 10**6, "in this cell"), (10**6, 1200, "in this notebook")])
 def test_a_cut_stream_keeps_the_same_characters_however_the_kernel_split_it(cell_cap, notebook_cap, where):
     """The grader's own cap: what it keeps of a cell that prints past it is the cap's first characters, whether
     the kernel sent the printing in one message or many (ipykernel flushes every 0.2 s: the split depends on
