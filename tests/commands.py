@@ -5,11 +5,12 @@ Every ``course`` and ``nbgrader`` command starts by importing nbgrader (with nbc
 jupyter_server: about 1 s of CPU); the suite runs some fifty of them. ``run`` hands each to a server
 process of this test process's own, started on first use (``python -P -c SERVER``, with the environment
 the commands get), which has imported nbgrader's command line and this project's command and grading modules
-(none of them reads the environment or the working folder when imported), and forks one child per command. The child becomes what ``python -m nbgrader ARGS`` or ``python -m
-coursegrader.commands.cli ARGS`` would be: the command's working folder (also first on ``sys.path``, as
-``-m`` puts it), environment, arguments and ``sys.argv[0]``, standard input from /dev/null, standard
-output and error to files; it then runs that module's ``main`` and exits with its status. Several may run
-at once.
+(none of them reads the environment or the working folder when imported), and forks one child per command.
+The child becomes what ``python -m nbgrader ARGS`` or ``python -m coursegrader.commands.cli ARGS`` would be:
+the command's working folder (also first on ``sys.path``, as ``-m`` puts it), environment, arguments and
+``sys.argv[0]``, standard input from /dev/null, standard output and error to files; it then runs that
+module's ``main`` and exits with its status. Several may run at once. ``start`` starts one for a test that
+acts while it runs (reading its output line by line, killing a cluster's worker half-way).
 
 What a forked child cannot take from the command's environment: whatever the interpreter reads at its
 start (``PYTHON*`` variables: warning filters, ``PYTHONPATH``, hash seed). A command whose ``PYTHON*``
@@ -22,10 +23,12 @@ server imported (a new ``python -m`` would import the folder's). Tests whose poi
 from __future__ import annotations
 
 import itertools
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 from coursegrader.commands.nbgrader import nbgrader_env
@@ -147,19 +150,34 @@ class CommandServer(ForkingServer):
         self.serials = itertools.count(1)
         super().__init__([sys.executable], SERVER, "/", self.env)
 
-    def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], stdout: Path, stderr: Path,
-            timeout: float) -> int:
+    def submit(self, module: str, args: list[str], cwd: Path, env: dict[str, str], stdout: Path, stderr: Path) -> int:
+        """Start a command; its request number, for ``result``, ``finished`` and ``kill``."""
         serial = next(self.serials)
         self.send({"id": serial, "module": module, "args": list(args), "cwd": str(cwd), "env": env,
                    "stdout": str(stdout), "stderr": str(stderr)})
+        return serial
+
+    def finished(self, serial: int) -> bool:
+        with self.done:
+            return serial in self.replies or self.ended
+
+    def kill(self, serial: int) -> None:
+        self.send({"kill": serial})
+
+    def result(self, serial: int, timeout: float, command: list[str]) -> int:
+        """The exit status of command ``serial``, once it ended (killed, and TimeoutExpired, after ``timeout`` s)."""
         reply = self.wait(serial, timeout)
         if reply is None and not self.ended:
-            self.send({"kill": serial})
+            self.kill(serial)
             self.wait(serial, 30)
-            raise subprocess.TimeoutExpired([module, *args], timeout)
+            raise subprocess.TimeoutExpired(command, timeout)
         if reply is None:
             raise RuntimeError("the command server ended:\n" + "".join(self.noise))
         return reply["code"]
+
+    def run(self, module: str, args: list[str], cwd: Path, env: dict[str, str], stdout: Path, stderr: Path,
+            timeout: float) -> int:
+        return self.result(self.submit(module, args, cwd, env, stdout, stderr), timeout, [module, *args])
 
 
 _server: CommandServer | None = None
@@ -192,6 +210,73 @@ def run(program: str, args: list[str], cwd: Path, env: dict[str, str] | None = N
         code = forker.run(module, args, cwd, environment, stdout, stdout if merge_stderr else stderr, timeout)
         read = lambda path: path.read_text(errors="replace") if path.exists() else ""  # noqa: E731
         return subprocess.CompletedProcess([program, *args], code, read(stdout), None if merge_stderr else read(stderr))
+
+
+class Started:
+    """A command started by ``start``, running while the test watches it: its output (standard output and
+    error, one stream) line by line as it comes (``lines``), and its end (``wait``)."""
+
+    def __init__(self, program: str, args: list[str], cwd: Path, env: dict[str, str] | None):
+        self.command = [program, *args]
+        self.folder = Path(tempfile.mkdtemp(prefix="coursekit-command-"))
+        self.output = self.folder / "output"
+        self.output.touch()
+        module, environment = MODULES[program], command_env(env)
+        self.forker, self.process = server(), None
+        if starts_alike(environment, self.forker.env):
+            self.serial = self.forker.submit(module, args, cwd, environment, self.output, self.output)
+        else:
+            with self.output.open("w") as output:
+                self.process = subprocess.Popen([sys.executable, "-m", module, *args], cwd=cwd, env=environment,
+                                                stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def running(self) -> bool:
+        return self.process.poll() is None if self.process else not self.forker.finished(self.serial)
+
+    def lines(self):
+        """Each line of its output as it is written, until it ends (then the rest, a last line unended)."""
+        with self.output.open(errors="replace") as output:
+            line = ""
+            while True:
+                ended = not self.running()
+                line += output.readline()
+                if line.endswith("\n"):
+                    yield line
+                    line = ""
+                elif ended:
+                    if line:
+                        yield line
+                    return
+                else:
+                    time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.process:
+            self.process.kill()
+        else:
+            self.forker.kill(self.serial)
+
+    def wait(self, timeout: float) -> subprocess.CompletedProcess:
+        """Its end, as ``subprocess.run(..., stdout=PIPE, stderr=STDOUT, text=True)`` would return it; killed,
+        and TimeoutExpired, after ``timeout`` s."""
+        try:
+            if self.process:
+                try:
+                    code = self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
+                    raise
+            else:
+                code = self.forker.result(self.serial, timeout, self.command)
+            return subprocess.CompletedProcess(self.command, code, self.output.read_text(errors="replace"), None)
+        finally:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start(program: str, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> Started:
+    """``program ARGS`` as ``run`` runs it, but started: the test goes on while it runs (``Started``)."""
+    return Started(program, args, cwd, env)
 
 
 def nbgrader(args: list[str], course: Path, env: dict[str, str] | None = None, *,

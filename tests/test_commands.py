@@ -66,3 +66,36 @@ def test_a_forked_alembic_ends_as_a_new_alembic_process(tmp_path, command):
                              env=commands.command_env(), capture_output=True, text=True, stdin=subprocess.DEVNULL)
     assert (forked.returncode, forked.stdout, forked.stderr) == (new.returncode, new.stdout, new.stderr)
     assert forked.stdout.startswith("e43177bfe90b (head)") if command == ["heads"] else forked.returncode == 2
+
+
+@pytest.mark.parametrize("env", [None, {"PYTHONWARNINGS": "ignore::UserWarning"}])  # forked; a new interpreter
+def test_a_started_command_is_read_line_by_line_while_it_runs(tmp_path, env):
+    course = make_course(tmp_path / "course")
+    go_on = tmp_path / "go-on"
+    with (course / "nbgrader_config.py").open("a") as config:  # the command waits for the test to read its line
+        config.write(f"\nimport os, sys, time\nprint('waiting', file=sys.stderr, flush=True)\n"
+                     f"while not os.path.exists({str(go_on)!r}):\n    time.sleep(0.05)\n"
+                     f"print('went on', file=sys.stderr, flush=True)\n")
+    started = commands.start("nbgrader", ["db", "student", "list"], course, env)
+    lines = started.lines()
+    for line in lines:  # up to its line, read as it came
+        if line == "waiting\n":
+            break
+    else:
+        pytest.fail(f"it ended without writing its line:\n{started.wait(10).stdout}")
+    assert started.running()  # still waiting for the test
+    go_on.touch()
+    rest = "".join(lines)
+    done = started.wait(60)
+    assert done.returncode == 0 and "went on\n" in rest and done.stdout.endswith(rest)
+
+
+def test_a_started_command_ends_as_run_ends_it(tmp_path):
+    course = make_course(tmp_path / "course")
+    args = ["autograde", "no-such-assignment"]
+    started = commands.start("course", args, course)
+    lines = list(started.lines())
+    done = started.wait(60)
+    ran = commands.run("course", args, course, merge_stderr=True)
+    assert (done.returncode, done.stdout) == (ran.returncode, ran.stdout) and "".join(lines) == done.stdout
+    assert done.returncode != 0 and "no-such-assignment" in done.stdout

@@ -284,31 +284,28 @@ def autograde_killing_a_worker(course: Path, scheduler: str, db_url: str) -> tup
     half-way through it; its exit status and output. The killed worker's grading processes must end with it."""
     from distributed import Client
 
-    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
-    environment["NBGRADER_DB_URL"] = db_url
-    command = subprocess.Popen([sys.executable, "-m", "coursegrader.commands.cli", "autograde", ASSIGNMENT,
-                                "--scheduler", scheduler], cwd=course, env=environment, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    command = commands.start("course", ["autograde", ASSIGNMENT, "--scheduler", scheduler], course,
+                             {"NBGRADER_DB_URL": db_url})
     try:
         killed = None
         deadline = time.monotonic() + 300
         with Client(scheduler, timeout=30) as client:
-            while killed is None and time.monotonic() < deadline and command.poll() is None:
+            while killed is None and time.monotonic() < deadline and command.running():
                 killed = _grading_worker(client, SLOW)
                 time.sleep(0.2)
         assert killed, "the slow submission should be graded by a worker process"
         time.sleep(1)  # into its notebook, which pauses 1 s (or more) in each of its blocks: still seconds from its end
         os.kill(killed[0], signal.SIGKILL)
-        output, _ = command.communicate(timeout=600)
+        done = command.wait(600)
     finally:
-        if command.poll() is None:
+        if command.running():
             command.kill()
     for _ in range(10):  # the second the test always gave them after the run, no longer slept once they are gone
         if not _running(killed[1]):
             break
         time.sleep(0.1)
     assert not _running(killed[1])
-    return command.returncode, output
+    return done.returncode, done.stdout
 
 
 def _running(pids: list[int]) -> list[int]:

@@ -27,13 +27,11 @@ import copy
 import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from coursegrader.commands.nbgrader import nbgrader_env
+from tests import commands
 from tests.assignment.cluster import (
     SLOW,
     THREADS,
@@ -74,23 +72,18 @@ def test_a_worker_process_with_two_threads_grades_as_nbgrader_even_killed_and_re
 def test_a_scheduler_that_goes_away_stops_the_run_and_a_rerun_grades_the_rest(
         nbgrader_reference, threads_cluster, cluster_course, tmp_path):
     names = ["block_raises", SLOW, "solution"]  # each graded by nbgrader in graded_both_ways
-    environment = {key: value for key, value in nbgrader_env().items() if key != "NBGRADER_DB_URL"}
     # the README's first layout without its nanny (one interpreter instead of two): no worker is killed here
     with dask_scheduler() as (lost, address), dask_workers(address, ([*THREADS, "--no-nanny"], {})) as workers:
         course, db_url = cluster_course(tmp_path / "course", "resumed", names)
-        environment["NBGRADER_DB_URL"] = db_url
         workers.joined()
-        command = subprocess.Popen([sys.executable, "-m", "coursegrader.commands.cli", "autograde", ASSIGNMENT,
-                                    "--scheduler", address], cwd=course, env=environment, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True)
-        lines = []
-        for line in command.stdout:
-            lines.append(line)
+        command = commands.start("course", ["autograde", ASSIGNMENT, "--scheduler", address], course,
+                                 {"NBGRADER_DB_URL": db_url})
+        for line in command.lines():
             if "[1/3]" in line:
                 os.kill(lost.pid, signal.SIGKILL)
-        command.wait(120)
-    first = "".join(lines)
-    assert command.returncode != 0, first
+        done = command.wait(120)
+    first = done.stdout
+    assert done.returncode != 0, first
     stopped = re.search(f"course autograde stopped: the Dask scheduler at {address} went away after ([12]) of 3", first)
     assert stopped and "run the same command again" in first, first
     done = int(stopped.group(1))
