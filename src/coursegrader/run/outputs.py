@@ -51,8 +51,9 @@ class OutputBudget:
         """Count ``msg``. None: keep it. Otherwise the outputs to keep in its place: once the cell or the
         notebook goes past its cap, the part of a stream's text that is within it, then the note (once per
         cell); nothing after that. A stream counts the characters of its text."""
-        content = msg.get("content", {})
-        stream = msg.get("msg_type") == "stream" and isinstance(content.get("text"), str)
+        content = msg.get("content", {})  # what a kernel sent: of any shape
+        stream = (msg.get("msg_type") == "stream" and isinstance(content, dict) and isinstance(content.get("text"), str)
+                  and content.get("name") in ("stdout", "stderr"))
         size = len(content["text"]) if stream else text_size(content)
         cell_room, notebook_room = self.cell_bytes - self.cell_used, self.notebook_bytes - self.notebook_used
         self.cell_used += size
@@ -65,8 +66,8 @@ class OutputBudget:
         over_cell = size > cell_room
         limit = self.cell_bytes if over_cell else self.notebook_bytes
         room = min(cell_room, notebook_room)
-        within = [new_output("stream", name=content["name"], text=content["text"][:room])] \
-            if stream and room > 0 and content.get("name") in ("stdout", "stderr") else []
+        within = [new_output("stream", name=content["name"], text=content["text"][:room])] if stream and room > 0 \
+            else []
         return within + [new_output("stream", name="stdout", text=(
             f"\n[output cut by the grader: more than {limit:,} characters"
             f"{' in this cell' if over_cell else ' in this notebook'}]\n"))]

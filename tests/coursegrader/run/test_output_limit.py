@@ -96,6 +96,16 @@ def test_a_cut_stream_keeps_the_same_characters_however_the_kernel_split_it(cell
         assert kept(chunks) == whole, chunks
 
 
+@pytest.mark.parametrize("content", [["x"] * 50, "x" * 50, {"name": ["stdout"], "text": "x" * 50},
+                                     {"name": "<b>stdout</b>", "text": "x" * 50}, {"text": "x" * 50}])
+def test_a_message_of_another_shape_past_the_cap_leaves_only_the_note(content):
+    """What a kernel sends may have any shape: past the cap, only a stream named stdout or stderr keeps a part."""
+    from coursegrader.run.outputs import OutputBudget
+
+    kept = OutputBudget(10, 10**6).spend({"msg_type": "stream", "content": content})
+    assert [output["text"] for output in kept] == ["\n[output cut by the grader: more than 10 characters in this cell]\n"]
+
+
 def test_streams_coalesce_as_nbclient_does_in_linear_time():
     """nbclient's coalescing, compared on random cells; ours takes a line of a million characters in stride."""
     import copy
